@@ -1,0 +1,99 @@
+"""One registry of compressor families, addressed by spec strings.
+
+A spec is ``family[:level][:flag...]``, e.g. ``gzip``, ``zstd:19:long``, ``brotli:11``,
+``gzip:headerless``. Flags are family-specific except ``headerless`` (every family).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kcomp.compressors.base import Compressor
+from kcomp.errors import UnknownCompressorError
+
+#: family name -> factory(level, flags, headerless) -> Compressor
+_FAMILIES: dict[str, Callable[..., Compressor]] = {}
+#: family name -> short human description (for --help and list_compressors)
+_DESCRIPTIONS: dict[str, str] = {}
+#: family names whose factory needs an optional dependency that may be missing
+_AVAILABILITY: dict[str, Callable[[], str | None]] = {}
+
+
+def register(
+    family: str,
+    factory: Callable[..., Compressor],
+    description: str = "",
+    *,
+    availability: Callable[[], str | None] | None = None,
+    replace: bool = False,
+) -> None:
+    """Register ``factory(level=None, flags=(), headerless=False)`` under ``family``.
+
+    ``availability`` returns None when usable, else a message saying what to install.
+    """
+    if not replace and family in _FAMILIES:
+        raise ValueError(f"compressor family {family!r} is already registered")
+    _FAMILIES[family] = factory
+    _DESCRIPTIONS[family] = description
+    if availability is not None:
+        _AVAILABILITY[family] = availability
+
+
+def list_compressors(*, available_only: bool = False) -> list[str]:
+    """Registered family names (sorted); ``available_only`` drops those missing a dependency."""
+    names = sorted(_FAMILIES)
+    if available_only:
+        names = [n for n in names if _AVAILABILITY.get(n, lambda: None)() is None]
+    return names
+
+
+def describe_compressors() -> dict[str, str]:
+    """Family name -> one-line description."""
+    return {n: _DESCRIPTIONS[n] for n in sorted(_FAMILIES)}
+
+
+def parse_spec(spec: str) -> tuple[str, int | None, tuple[str, ...], bool]:
+    """Split ``family[:level][:flag...]`` into (family, level, flags, headerless)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise UnknownCompressorError(
+            f"compressor must be a non-empty spec string such as 'gzip' or 'zstd:19'; got {spec!r}. "
+            f"Available: {', '.join(list_compressors())}"
+        )
+    family, *rest = spec.strip().lower().split(":")
+    level: int | None = None
+    flags: list[str] = []
+    headerless = False
+    for token in rest:
+        if token.lstrip("-").isdigit():
+            if level is not None:
+                raise UnknownCompressorError(f"{spec!r}: more than one level given")
+            level = int(token)
+        elif token == "headerless":
+            headerless = True
+        elif token:
+            flags.append(token)
+    return family, level, tuple(flags), headerless
+
+
+def get_compressor(spec: str | Compressor) -> Compressor:
+    """Return the compressor for ``spec`` (a Compressor passes through unchanged)."""
+    if isinstance(spec, Compressor):
+        return spec
+    family, level, flags, headerless = parse_spec(spec)
+    factory = _FAMILIES.get(family)
+    if factory is None:
+        raise UnknownCompressorError(
+            f"unknown compressor {family!r}; available: {', '.join(list_compressors())}"
+        )
+    missing = _AVAILABILITY.get(family, lambda: None)()
+    if missing is not None:
+        raise UnknownCompressorError(f"compressor {family!r} is not usable here: {missing}")
+    return factory(level=level, flags=flags, headerless=headerless)
+
+
+def refuse_flags(family: str, flags: tuple[str, ...], allowed: tuple[str, ...] = ()) -> None:
+    """Raise a clear error for flags a family does not understand."""
+    bad = [f for f in flags if f not in allowed]
+    if bad:
+        extra = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        raise UnknownCompressorError(f"{family}: unknown option(s) {', '.join(bad)}{extra}, plus 'headerless'")
