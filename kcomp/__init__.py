@@ -1,0 +1,18 @@
+"""kcomp: compression-based learning, practical approximations of Kolmogorov complexity.
+
+All sizes and information quantities are in **bits**.
+"""
+
+from kcomp.complexity import K, K_cond, K_joint, mutual_information, ncd
+from kcomp.compressors import Compressor, describe_compressors, get_compressor, list_compressors, register
+from kcomp.engine import ncd_matrix, ncd_topk
+from kcomp.errors import CorruptStreamError, InputError, KcompError, UnknownCompressorError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "K", "K_cond", "K_joint", "mutual_information", "ncd",
+    "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
+    "ncd_matrix", "ncd_topk",
+    "CorruptStreamError", "InputError", "KcompError", "UnknownCompressorError",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from kcomp.cli import main
+
+sys.exit(main())
