@@ -56,8 +56,8 @@ def parse_spec(spec: str) -> tuple[str, int | None, tuple[str, ...], bool]:
     """Split ``family[:level][:flag...]`` into (family, level, flags, headerless)."""
     if not isinstance(spec, str) or not spec.strip():
         raise UnknownCompressorError(
-            f"compressor must be a non-empty spec string such as 'gzip' or 'zstd:19'; got {spec!r}. "
-            f"Available: {', '.join(list_compressors())}"
+            f"compressor must be a non-empty spec string such as 'gzip' or 'zstd:19'; got {spec!r}; "
+            f"available: {', '.join(list_compressors())}"
         )
     family, *rest = spec.strip().lower().split(":")
     level: int | None = None

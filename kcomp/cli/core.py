@@ -1,0 +1,179 @@
+"""``kcomp compressors``, ``kcomp k``, ``kcomp ncd``, ``kcomp matrix``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from kcomp.cli.common import add_compressor_arg, add_json_arg, format_table, print_json
+from kcomp.errors import InputError
+
+
+def _read_file(path: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    return p.read_bytes()
+
+
+# -- kcomp compressors ---------------------------------------------------------------------
+def cmd_compressors(args) -> int:
+    from kcomp.compressors import describe_compressors, get_compressor, list_compressors
+
+    available = set(list_compressors(available_only=True))
+    rows = []
+    for name, desc in describe_compressors().items():
+        if name in available:
+            c = get_compressor(name)
+            rows.append({"family": name, "default_spec": c.spec, "window_bytes": c.window,
+                         "empty_input_bytes": len(c.compress(b"")), "description": desc, "available": True})
+        else:
+            rows.append({"family": name, "default_spec": None, "window_bytes": None,
+                         "empty_input_bytes": None, "description": desc, "available": False})
+    if args.json:
+        print_json(rows)
+    else:
+        print(format_table(["family", "default", "window (B)", "empty input (B)", "description"],
+                           [[r["family"], r["default_spec"] or "(not installed)", r["window_bytes"] or "-",
+                             r["empty_input_bytes"] if r["available"] else "-", r["description"]] for r in rows]))
+    return 0
+
+
+# -- kcomp k --------------------------------------------------------------------------------
+def cmd_k(args) -> int:
+    from kcomp.compressors import get_compressor
+
+    specs = args.compressors or ["gzip"]
+    rows = []
+    for path in args.files:
+        data = _read_file(path)
+        for spec in specs:
+            bits = get_compressor(spec).size_bits(data)
+            rows.append({"file": path, "compressor": spec, "bytes": len(data), "bits": bits,
+                         "bits_per_byte": bits / len(data) if data else None})
+    if args.json:
+        print_json(rows)
+    else:
+        print(format_table(["file", "compressor", "bytes", "K (bits)", "bits/byte"],
+                           [[r["file"], r["compressor"], r["bytes"], r["bits"],
+                             "-" if r["bits_per_byte"] is None else r["bits_per_byte"]] for r in rows]))
+    return 0
+
+
+# -- kcomp ncd ------------------------------------------------------------------------------
+def cmd_ncd(args) -> int:
+    from kcomp.complexity import K, K_cond, K_joint, mutual_information, ncd
+
+    x, y = _read_file(args.x), _read_file(args.y)
+    c = args.compressor
+    sep = args.separator.encode()
+    out = {
+        "x": args.x, "y": args.y, "compressor": c, "separator": args.separator,
+        "K_x_bits": K(x, c), "K_y_bits": K(y, c),
+        "K_xy_bits": K_joint(x, y, c, separator=sep, symmetric=args.symmetric),
+        "K_y_given_x_bits": K_cond(y, x, c, separator=sep),
+        "I_xy_bits": mutual_information(x, y, c, separator=sep),
+        "ncd": ncd(x, y, c, separator=sep, symmetric=args.symmetric),
+    }
+    if args.json:
+        print_json(out)
+    else:
+        print(format_table(["quantity", "value"], [[k, v] for k, v in out.items()], floatfmt=".6g"))
+    return 0
+
+
+# -- kcomp matrix ---------------------------------------------------------------------------
+def _labels_for(path: Path, n: int, field: str | None) -> list[str]:
+    if path.is_dir():
+        return [str(p.relative_to(path)) for p in sorted(q for q in path.rglob("*") if q.is_file())][:n]
+    return [f"#{i}" for i in range(n)]
+
+
+def cmd_matrix(args) -> int:
+    from kcomp.engine import ncd_matrix
+    from kcomp.io import read_texts
+
+    path = Path(args.input)
+    texts = read_texts(path, field=args.field, limit=args.limit)
+    names = _labels_for(path, len(texts), args.field)
+    matrix = ncd_matrix(texts, None, args.compressor, separator=args.separator.encode(),
+                        symmetric=args.symmetric, n_jobs=args.n_jobs, progress=None if args.progress else False)
+    if args.output:
+        np.save(args.output, matrix)
+    if args.dendrogram:
+        _dendrogram(matrix, names, args.dendrogram, args.compressor)
+    if args.json:
+        print_json({"compressor": args.compressor, "names": names, "ncd": matrix,
+                    "symmetric": args.symmetric, "dendrogram": args.dendrogram})
+    else:
+        short = [n if len(n) <= 18 else "…" + n[-17:] for n in names]
+        if len(names) <= 20:
+            print(format_table([""] + short, [[n] + list(row) for n, row in zip(short, matrix)], floatfmt=".3f"))
+        else:
+            print(f"{len(names)} x {len(names)} NCD matrix ({args.compressor}); "
+                  f"mean {matrix.mean():.4f}, min off-diagonal {np.min(matrix + np.eye(len(matrix)) * 9):.4f}"
+                  + (f"; saved to {args.output}" if args.output else "; use --output FILE.npy or --json"))
+        if args.dendrogram:
+            print(f"dendrogram: {args.dendrogram}")
+    return 0
+
+
+def _dendrogram(matrix: np.ndarray, names: list[str], out: str, compressor: str) -> None:
+    """Average-linkage clustering of the symmetrised NCD matrix, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram, linkage
+    from scipy.spatial.distance import squareform
+
+    if len(names) < 2:
+        raise InputError("a dendrogram needs at least 2 samples")
+    sym = (matrix + matrix.T) / 2
+    np.fill_diagonal(sym, 0.0)
+    z = linkage(squareform(np.clip(sym, 0, None), checks=False), method="average")
+    fig, ax = plt.subplots(figsize=(8, max(3, 0.25 * len(names))))
+    dendrogram(z, labels=names, orientation="right", ax=ax)
+    ax.set_xlabel(f"NCD ({compressor}, average linkage)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compressors", help="list the registered compressors")
+    add_json_arg(p)
+    p.set_defaults(func=cmd_compressors)
+
+    p = sub.add_parser("k", help="K(x) estimate (compressed size in bits) of each FILE",
+                       description="Compressed size in bits of each file, for one or more compressors.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_compressor_arg(p, multiple=True)
+    add_json_arg(p)
+    p.set_defaults(func=cmd_k)
+
+    p = sub.add_parser("ncd", help="NCD, K(x), K(y), K(x,y), K(y|x), I(x:y) of two files")
+    p.add_argument("x", metavar="A")
+    p.add_argument("y", metavar="B")
+    add_compressor_arg(p)
+    p.add_argument("--separator", default=" ", help="bytes put between x and y in the joint (default: one space)")
+    p.add_argument("--symmetric", action="store_true", help="joint = min(C(xy), C(yx))")
+    add_json_arg(p)
+    p.set_defaults(func=cmd_ncd)
+
+    p = sub.add_parser("matrix", help="NCD matrix of a directory (one sample per file) or a .txt/.jsonl/.csv",
+                       description="Entry [i, j] is NCD with joint C(sample_j + sep + sample_i).")
+    p.add_argument("input", metavar="DIR_OR_FILE")
+    add_compressor_arg(p)
+    p.add_argument("--field", help="text column of a .jsonl/.csv input")
+    p.add_argument("--limit", type=int, help="use at most this many samples")
+    p.add_argument("--separator", default=" ")
+    p.add_argument("--symmetric", action="store_true", help="joint = min(C(xy), C(yx)): a symmetric matrix")
+    p.add_argument("--n-jobs", "-j", type=int, default=1, help="worker processes (-1: all cores)")
+    p.add_argument("--output", "-o", help="save the matrix as .npy")
+    p.add_argument("--dendrogram", metavar="PNG", help="save a hierarchical-clustering dendrogram")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_json_arg(p)
+    p.set_defaults(func=cmd_matrix)

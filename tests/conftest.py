@@ -1,0 +1,60 @@
+"""Shared fixtures: small samples of real data (Debian descriptions, Python sources)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    for cand in (os.environ.get("KCOMP_DATA"), REPO.parent / "shared" / "data", REPO / "shared" / "data"):
+        if cand and (Path(cand) / "debian-descriptions.jsonl.gz").exists():
+            return Path(cand)
+    return None
+
+
+@pytest.fixture(scope="session")
+def debian_rows() -> list[dict]:
+    """The first 600 rows of the Debian package descriptions (real English text)."""
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("shared/data/debian-descriptions.jsonl.gz not found (set KCOMP_DATA)")
+    rows = []
+    with gzip.open(d / "debian-descriptions.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) >= 600:
+                break
+    return rows
+
+
+@pytest.fixture(scope="session")
+def debian_texts(debian_rows) -> list[str]:
+    return [r["text"] for r in debian_rows]
+
+
+@pytest.fixture(scope="session")
+def python_sources() -> list[bytes]:
+    """A few real Python standard-library files as bytes."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = [stdlib / n for n in ("json/decoder.py", "textwrap.py", "bisect.py", "gzip.py", "string.py")]
+    return [f.read_bytes() for f in files if f.exists()]
+
+
+@pytest.fixture(scope="session")
+def real_files(debian_texts, python_sources) -> dict[str, bytes]:
+    """Named real payloads: prose, code, JSON, and the gzip'd data file itself (binary)."""
+    out = {f"py{i}": b for i, b in enumerate(python_sources)}
+    out["prose"] = "\n".join(debian_texts[:80]).encode()
+    out["json"] = json.dumps(debian_texts[:30], ensure_ascii=False).encode()
+    d = shared_data_dir()
+    if d is not None:
+        out["binary_gz"] = (d / "debian-descriptions.jsonl.gz").read_bytes()[:200_000]
+    return out
