@@ -1,0 +1,84 @@
+"""Helpers shared by the bench scripts: real data loading, peak-memory sampling, tables."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    for cand in (os.environ.get("KCOMP_DATA"), REPO.parent / "shared" / "data", REPO / "shared" / "data"):
+        if cand and (Path(cand) / "debian-descriptions.jsonl.gz").exists():
+            return Path(cand)
+    raise SystemExit("shared/data/debian-descriptions.jsonl.gz not found: set KCOMP_DATA=/path/to/shared/data")
+
+
+def debian_texts(n: int, offset: int = 0) -> list[str]:
+    """n real package descriptions, one per distinct source package (no near-copies)."""
+    out, seen = [], set()
+    with gzip.open(shared_data_dir() / "debian-descriptions.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["source"] in seen:
+                continue
+            seen.add(row["source"])
+            if len(seen) > offset:
+                out.append(row["text"])
+            if len(out) >= n:
+                break
+    return out
+
+
+class PeakRSS:
+    """Samples the resident memory of this process and its children every 10 ms."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.proc = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _rss(self) -> int:
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except Exception:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self.peak = self._rss()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextmanager
+def timed(store: dict, key: str):
+    t = time.perf_counter()
+    yield
+    store[key] = time.perf_counter() - t
+
+
+def machine_info() -> dict:
+    import platform
+
+    return {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}

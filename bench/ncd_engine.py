@@ -1,0 +1,107 @@
+"""NCD engine throughput: kcomp vs npc-gzip vs a naive gzip loop, on real short texts.
+
+The same A x B pair set (queries x references, Debian package descriptions, one per
+source package) goes through:
+  (i)   npc-gzip's own distance computation (KnnClassifier.predict -> distance matrix),
+  (ii)  a naive loop of gzip.compress over every concatenation,
+  (iii) kcomp.ncd_matrix with 1 and 2 worker processes (exact prefix reuse).
+Each is timed --repeat times (best time kept, the timeit convention), peak RSS of the process
+tree is sampled, and the distance matrices are checked to be identical.
+
+    python bench/ncd_engine.py                 # 200 x 1000 pairs
+    python bench/ncd_engine.py --queries 500 --references 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import PeakRSS, debian_texts, machine_info  # noqa: E402
+
+import kcomp  # noqa: E402
+
+
+def npc_gzip_distances(A, B):
+    from npc_gzip.compressors.gzip_compressor import GZipCompressor
+    from npc_gzip.knn_classifier import KnnClassifier
+
+    model = KnnClassifier(compressor=GZipCompressor(), training_inputs=list(B),
+                          training_labels=list(range(len(B))), distance_metric="ncd")
+    distances, _, _ = model.predict(np.array(A), top_k=1)
+    return np.asarray(distances, dtype=np.float64)
+
+
+def naive_gzip_loop(A, B):
+    cb = [len(gzip.compress(b.encode())) for b in B]
+    out = np.empty((len(A), len(B)))
+    for i, a in enumerate(A):
+        ab = a.encode()
+        ca = len(gzip.compress(ab))
+        for j, b in enumerate(B):
+            cxy = len(gzip.compress(b.encode() + b" " + ab))
+            out[i, j] = (cxy - min(ca, cb[j])) / max(ca, cb[j])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--references", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", default=str(Path(__file__).parent / "results" / "ncd_engine.json"))
+    args = ap.parse_args()
+
+    texts = debian_texts(args.queries + args.references)
+    A, B = texts[: args.queries], texts[args.queries:]
+    pairs = len(A) * len(B)
+    mean_len = np.mean([len(t.encode()) for t in texts])
+    print(f"{len(A)} queries x {len(B)} references = {pairs:,} pairs; mean text {mean_len:.0f} bytes; "
+          f"best of {args.repeat}")
+
+    methods = {
+        "npc-gzip 0.1.1 (KnnClassifier.predict)": lambda: npc_gzip_distances(A, B),
+        "naive gzip.compress loop": lambda: naive_gzip_loop(A, B),
+        "kcomp ncd_matrix, 1 process": lambda: kcomp.ncd_matrix(A, B, "gzip", n_jobs=1, progress=False),
+        "kcomp ncd_matrix, 2 processes": lambda: kcomp.ncd_matrix(A, B, "gzip", n_jobs=2, progress=False),
+    }
+    results, matrices = [], {}
+    for name, fn in methods.items():
+        best, peak = float("inf"), 0
+        for _ in range(args.repeat):
+            with PeakRSS() as mem:
+                t = time.perf_counter()
+                matrices[name] = fn()
+                best = min(best, time.perf_counter() - t)
+            peak = max(peak, mem.peak)
+        results.append({"method": name, "seconds": best, "pairs_per_s": pairs / best, "peak_rss_mb": peak / 2**20})
+
+    ref = matrices[next(iter(methods))]
+    base = results[0]["pairs_per_s"]
+    for r in results:
+        r["ratio_vs_npc_gzip"] = r["pairs_per_s"] / base
+        r["identical_to_npc_gzip"] = bool(np.array_equal(matrices[r["method"]], ref))
+
+    print()
+    print("| method | pairs/s | x npc-gzip | seconds | peak RSS (MB) | matrix identical |")
+    print("|---|---:|---:|---:|---:|:---:|")
+    for r in results:
+        print(f"| {r['method']} | {r['pairs_per_s']:,.0f} | {r['ratio_vs_npc_gzip']:.2f} | {r['seconds']:.2f} | "
+              f"{r['peak_rss_mb']:.0f} | {'yes' if r['identical_to_npc_gzip'] else 'NO'} |")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps({"pairs": pairs, "queries": len(A), "references": len(B),
+                                           "mean_text_bytes": mean_len, "repeat": args.repeat,
+                                           "machine": machine_info(), "results": results}, indent=2))
+    if not all(r["identical_to_npc_gzip"] for r in results):
+        sys.exit("distance matrices differ")
+
+
+if __name__ == "__main__":
+    main()
