@@ -15,6 +15,6 @@ from kcomp.compressors.registry import (
 )
 
 # one module per codec; importing registers it
-from kcomp.compressors import deflate, gzip, bz2, lzma, zstd, brotli, lz4, ppmd  # noqa: E402,F401
+from kcomp.compressors import deflate, gzip, bz2, lzma, zstd, brotli, lz4, ppmd, lm  # noqa: E402,F401
 
 __all__ = ["Compressor", "describe_compressors", "get_compressor", "list_compressors", "parse_spec", "register"]

@@ -1,0 +1,36 @@
+"""Neural compression: a byte-level transformer driving a range coder (``lm`` / ``lm:online``).
+
+>>> from kcomp.lm_coder import LMCompressor
+>>> c = LMCompressor()                      # shipped weights, CUDA if present else CPU
+>>> c.decompress(c.compress(b"hello")) == b"hello"
+True
+
+Public API: :class:`LMCompressor`, :func:`load_model`, :func:`save_model`, :func:`train`,
+:func:`prequential_code_lengths`, :class:`OnlineConfig`, :class:`LMCoder`. torch is imported
+lazily (only when a model is built or loaded).
+"""
+
+from kcomp.lm_coder.coder import DeviceMismatchError, LMCoder, OnlineConfig
+from kcomp.lm_coder.compressor import LMCompressor, prequential_code_lengths
+from kcomp.lm_coder.weights import WeightsError, load_model, model_id, save_model
+
+
+def train(*args, **kwargs):
+    """Train weights on the offline corpus; see :func:`kcomp.lm_coder.train.train`."""
+    from kcomp.lm_coder.train import train as _train
+
+    return _train(*args, **kwargs)
+
+
+__all__ = [
+    "DeviceMismatchError",
+    "LMCoder",
+    "LMCompressor",
+    "OnlineConfig",
+    "WeightsError",
+    "load_model",
+    "model_id",
+    "prequential_code_lengths",
+    "save_model",
+    "train",
+]

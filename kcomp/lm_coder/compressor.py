@@ -1,0 +1,179 @@
+"""``LMCompressor``: the neural coder behind the :class:`~kcomp.compressors.base.Compressor` protocol.
+
+Spec strings (see :mod:`kcomp.compressors.lm`): ``lm`` (shipped pretrained weights),
+``lm:online`` (prequential: learns while coding, no weights), plus optional ``cpu`` / ``cuda``
+to pin the device and ``headerless``. torch is imported only when the coder is first used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from kcomp.compressors.base import Compressor
+from kcomp.errors import CorruptStreamError, InputError
+from kcomp.lm_coder.coder import HEADER_BITS, MODE_ONLINE, MODE_PRETRAINED, LMCoder, OnlineConfig, parse_header
+
+
+class LMCompressor(Compressor):
+    """Arithmetic coding with a byte-level transformer.
+
+    Parameters
+    ----------
+    weights: shipped weights name or a ``.safetensors`` path (pretrained mode; default: shipped).
+    model: an in-memory :class:`~kcomp.lm_coder.model.ByteGPT` instead of ``weights``.
+    online: prequential mode (no weights): learn while coding, from a seeded random init.
+    online_config: :class:`~kcomp.lm_coder.coder.OnlineConfig` (default ``OnlineConfig()``).
+    device: 'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.
+    """
+
+    family = "lm"
+
+    def __init__(self, *, weights: str | os.PathLike | None = None, model=None, online: bool = False,
+                 online_config: OnlineConfig | None = None, device: str = "auto", threads: int = 1,
+                 headerless: bool = False) -> None:
+        super().__init__(None, headerless=headerless)
+        if online and (weights is not None or model is not None):
+            raise InputError("lm:online learns from scratch: do not pass weights= or model=")
+        if weights is not None and model is not None:
+            raise InputError("pass weights= or model=, not both")
+        if str(device).lower() not in ("auto", "cpu") and not str(device).lower().startswith("cuda"):
+            raise InputError(f"lm: unknown device {device!r}; use 'auto', 'cpu' or 'cuda'")
+        self.weights = weights
+        self._model = model
+        self.online = online
+        self.online_config = online_config or OnlineConfig() if online else None
+        self.device = str(device).lower()
+        self.threads = threads
+        self._coder: LMCoder | None = None
+        self._other: dict[int, LMCoder] = {}
+        self.has_prefix_reuse = not online
+        if online:
+            self.window = None  # learning carries everything seen so far
+        elif model is not None:
+            self.window = model.config.block_size
+        else:
+            self.window = None  # set once the weights are loaded (see `coder`)
+
+    # -- identity ------------------------------------------------------------------------------
+    def _flags(self) -> list[str]:
+        flags = ["online"] if self.online else []
+        if self.device != "auto":
+            flags.append("cuda" if self.device.startswith("cuda") else "cpu")
+        return flags
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LMCompressor) or other.spec != self.spec:
+            return False
+        if self.online or (self._model is None and other._model is None and self.weights == other.weights):
+            return self.online_config == other.online_config
+        return self.coder.model_id == other.coder.model_id
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    def __reduce__(self):
+        if self._model is not None:
+            state = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
+            return (_rebuild_from_state, (self._model.config.to_json(), state, self.device, self.threads, self.headerless))
+        return (_rebuild, (self.weights, self.online, self.online_config, self.device, self.threads, self.headerless))
+
+    # -- the coder (lazy: loads torch and the weights on first use) ---------------------------
+    @property
+    def coder(self) -> LMCoder:
+        if self._coder is None:
+            if self.online:
+                self._coder = LMCoder(online=self.online_config, device=self.device, threads=self.threads)
+            else:
+                model = self._model
+                if model is None:
+                    from kcomp.lm_coder.weights import load_model
+
+                    model = load_model(self.weights)
+                self._coder = LMCoder(model, device=self.device, threads=self.threads)
+                self.window = model.config.block_size
+        return self._coder
+
+    @property
+    def model_id(self) -> str:
+        return self.coder.model_id.hex()
+
+    # -- codec -----------------------------------------------------------------------------
+    def compress(self, data: bytes) -> bytes:
+        data = _as_bytes(data)
+        return self.coder.encode(data)
+
+    def _decompress(self, data: bytes) -> bytes:
+        header, _ = parse_header(data)
+        coder = self.coder
+        if header.mode != coder.mode:
+            # the container says which mode made it: decode with the default coder of that mode
+            coder = self._other.get(header.mode)
+            if coder is None:
+                if header.mode == MODE_ONLINE:
+                    coder = LMCoder(online=OnlineConfig(), device=self.device, threads=self.threads)
+                else:
+                    from kcomp.lm_coder.weights import load_model
+
+                    coder = LMCoder(load_model(None), device=self.device, threads=self.threads)
+                self._other[header.mode] = coder
+        return coder.decode(data)
+
+    # -- pricing ---------------------------------------------------------------------------
+    @property
+    def overhead_bits(self) -> float:
+        return float(HEADER_BITS)
+
+    def raw_size_bits(self, data: bytes) -> float:
+        """Header bits + the ideal code length sum(-log2 p) (teacher forced; no coding)."""
+        return HEADER_BITS + self.coder.payload_bits(_as_bytes(data))
+
+    def joint_size_bits(self, prefix: bytes, suffixes: Sequence[bytes]) -> np.ndarray:
+        # payload_bits memoises per-chunk costs, so the prefix's full chunks are priced once and
+        # the result equals size_bits(prefix + s) exactly (same per-chunk computation).
+        prefix = _as_bytes(prefix)
+        return np.array([self.size_bits(prefix + _as_bytes(s)) for s in suffixes], dtype=np.float64)
+
+    def code_lengths(self, data: bytes) -> np.ndarray:
+        """Bits of every byte position (pretrained: teacher forced; online: prequential)."""
+        return self.coder.code_lengths(_as_bytes(data))
+
+    def prequential_code_lengths(self, data: bytes) -> np.ndarray:
+        """Online mode's per-position bits: each byte priced by the model trained on what precedes
+        its group of chunks. The sum plus :attr:`overhead_bits` is :meth:`raw_size_bits`."""
+        if not self.online:
+            raise InputError("prequential_code_lengths needs lm:online (this compressor is pretrained)")
+        return self.code_lengths(data)
+
+
+def _as_bytes(data) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    raise InputError(f"lm compresses bytes, got {type(data).__name__}")
+
+
+def _rebuild(weights, online, online_config, device, threads, headerless):
+    return LMCompressor(weights=weights, online=online, online_config=online_config, device=device,
+                        threads=threads, headerless=headerless)
+
+
+def _rebuild_from_state(config_json, state, device, threads, headerless):
+    import torch
+
+    from kcomp.lm_coder.model import ByteGPT, ModelConfig
+
+    model = ByteGPT(ModelConfig.from_json(config_json))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return LMCompressor(model=model.eval(), device=device, threads=threads, headerless=headerless)
+
+
+def prequential_code_lengths(data: bytes, config: OnlineConfig | None = None, device: str = "auto") -> np.ndarray:
+    """Bits per byte position of ``data`` under ``lm:online`` (the learning curve of the data)."""
+    return LMCompressor(online=True, online_config=config, device=device).prequential_code_lengths(data)
+
+
+__all__ = ["LMCompressor", "prequential_code_lengths", "CorruptStreamError", "MODE_PRETRAINED", "MODE_ONLINE"]

@@ -1,0 +1,211 @@
+"""A small byte-level causal transformer, readable top to bottom (nanoGPT ``model.py`` style).
+
+Vocabulary: the 256 byte values plus one input-only start token ``BOS`` (=256). The model reads
+``[BOS, b0, ..., b_{n-2}]`` and returns logits over the 256 byte values for EVERY position, i.e.
+the distributions of ``b0 ... b_{n-1}``; the first byte of a chunk is therefore priced too.
+
+Two forward passes share the same weights:
+
+* :meth:`ByteGPT.forward` - teacher-forced over a whole sequence (training, fast code lengths);
+* :meth:`ByteGPT.step` - one position at a time with a key/value cache (:class:`KVCache`). The
+  arithmetic coder's encoder AND decoder both use this one, so both see bit-identical
+  probabilities (the batched pass is numerically close to, but not bitwise equal to, the steps).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+BOS = 256  #: input-only start-of-chunk token
+N_SYMBOLS = 256  #: output alphabet: byte values
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    block_size: int = 512  #: context length in bytes (= the coder's chunk length)
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    mlp_ratio: int = 4
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"ModelConfig.{f.name} must be a positive int, got {v!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.block_size > 65535:
+            raise ValueError(f"block_size must be <= 65535, got {self.block_size}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig field(s): {sorted(unknown)}")
+        return cls(**raw)
+
+
+class KVCache:
+    """Per-layer key/value buffers for ``batch`` sequences of up to ``block_size`` positions."""
+
+    def __init__(self, config: ModelConfig, batch: int, device, dtype=torch.float32) -> None:
+        hd = config.n_embd // config.n_head
+        shape = (batch, config.n_head, config.block_size, hd)
+        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
+        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
+        self.pos = 0  #: number of positions already stored
+        self.batch = batch
+
+    def shrink(self, batch: int) -> None:
+        """Keep only the first ``batch`` sequences (finished sequences are dropped from the end)."""
+        if batch < self.batch:
+            self.k = [k[:batch] for k in self.k]
+            self.v = [v[:batch] for v in self.v]
+            self.batch = batch
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd)
+        mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
+        self.register_buffer("mask", mask.view(1, 1, config.block_size, config.block_size), persistent=False)
+
+    def _split(self, x: torch.Tensor):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        hd = C // self.n_head
+        return [t.view(B, T, self.n_head, hd).transpose(1, 2) for t in (q, k, v)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self._split(x)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.c_proj(y)
+
+    def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int) -> torch.Tensor:
+        """x: (B, 1, C); writes this position's key/value at ``pos`` and attends to 0..pos."""
+        B, _, C = x.shape
+        q, k, v = self._split(x)
+        k_buf[:, :, pos : pos + 1] = k
+        v_buf[:, :, pos : pos + 1] = v
+        keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
+        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = F.softmax(att, dim=-1)  # no mask: only the past is in the cache
+        y = (att @ values).transpose(1, 2).contiguous().view(B, 1, C)
+        return self.c_proj(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, config.mlp_ratio * config.n_embd)
+        self.c_proj = nn.Linear(config.mlp_ratio * config.n_embd, config.n_embd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(F.gelu(self.c_fc(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def step(self, x, k_buf, v_buf, pos: int) -> torch.Tensor:
+        x = x + self.attn.step(self.ln_1(x), k_buf, v_buf, pos)
+        return x + self.mlp(self.ln_2(x))
+
+
+class ByteGPT(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(N_SYMBOLS + 1, config.n_embd)  # +1: BOS
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.lm_head = nn.Linear(config.n_embd, N_SYMBOLS)
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # GPT-2 scaled init of residual projections
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx: (B, T) int64 with values in 0..256 -> logits (B, T, 256) for every position."""
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of {T} positions exceeds block_size {self.config.block_size}")
+        pos = torch.arange(T, device=idx.device)
+        x = self.wte(idx) + self.wpe(pos)
+        for block in self.blocks:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+    def new_cache(self, batch: int) -> KVCache:
+        p = self.wte.weight
+        return KVCache(self.config, batch, p.device, p.dtype)
+
+    @torch.no_grad()
+    def step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """One incremental position: tokens (B,) int64 at position ``cache.pos`` -> logits (B, 256).
+
+        ``B`` may be smaller than at the previous step (call :meth:`KVCache.shrink` first).
+        """
+        pos = cache.pos
+        if pos >= self.config.block_size:
+            raise ValueError(f"KV cache is full ({self.config.block_size} positions)")
+        if tokens.shape[0] != cache.batch:
+            raise ValueError(f"step got {tokens.shape[0]} tokens for a cache of batch {cache.batch}")
+        x = self.wte(tokens.view(-1, 1)) + self.wpe.weight[pos : pos + 1]
+        for block, k_buf, v_buf in zip(self.blocks, cache.k, cache.v):
+            x = block.step(x, k_buf, v_buf, pos)
+        cache.pos = pos + 1
+        return self.lm_head(self.ln_f(x))[:, 0, :]
+
+
+def chunk_inputs(chunk: bytes, device=None) -> torch.Tensor:
+    """The model input for one chunk: ``[BOS] + chunk[:-1]`` as a (1, len) int64 tensor."""
+    import numpy as np
+
+    arr = np.empty(len(chunk), dtype=np.int64)
+    arr[0] = BOS
+    if len(chunk) > 1:
+        arr[1:] = np.frombuffer(chunk[:-1], dtype=np.uint8)
+    return torch.from_numpy(arr).view(1, -1).to(device)
