@@ -14,18 +14,34 @@ memory is bounded by the block size, not by the number of pairs.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
+import logging
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from kcomp._inputs import as_bytes, as_bytes_list, check_same_kind
+from kcomp.backends import (  # noqa: F401  (LocalExecutor, resolve_n_jobs: re-exported)
+    DaskExecutor,
+    LocalExecutor,
+    WorkerLostError,
+    make_executor,
+    resolve_n_jobs,
+    worker_state,
+)
 from kcomp.compressors import Compressor, get_compressor
-from kcomp.errors import InputError
+from kcomp.errors import InputError, KcompError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SEPARATOR = b" "
 
@@ -79,19 +95,10 @@ def merge_topk(
 
 
 # ---------------------------------------------------------------------------------------
-# task execution: a local process pool (the default backend)
+# task execution: see kcomp.backends (local process pool by default, or Dask)
 # ---------------------------------------------------------------------------------------
-_WORKER: dict = {}
-
-
-def _init_worker(payload: dict) -> None:
-    _WORKER.clear()
-    _WORKER.update(payload)
-    _WORKER["compressor"] = get_compressor(payload["spec"])
-
-
 def _task_sizes(which: str, lo: int, hi: int) -> tuple[str, int, np.ndarray]:
-    w = _WORKER
+    w = worker_state()
     return which, lo, sizes_bits(w["compressor"], w[which][lo:hi])
 
 
@@ -99,7 +106,7 @@ def _task_block(r0: int, r1: int, c0: int, c1: int, k: int | None, c_queries: np
     """One (query rows r0:r1) x (reference cols c0:c1) block: full NCD, or its top-k.
 
     ``c_queries``/``c_refs`` are the precomputed C(x) of exactly those rows and columns."""
-    w = _WORKER
+    w = worker_state()
     joint = joint_block(w["compressor"], w["queries"][r0:r1], w["references"][c0:c1], w["separator"], w["symmetric"])
     dist = ncd_from_size_arrays(c_queries, c_refs, joint)
     if k is None:
@@ -108,63 +115,6 @@ def _task_block(r0: int, r1: int, c0: int, c1: int, k: int | None, c_queries: np
     idx = np.broadcast_to(np.arange(c0, c1, dtype=np.int64), dist.shape)
     order = np.lexsort((idx, dist), axis=-1)[:, :kk]
     return r0, c0, (np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1))
-
-
-def resolve_n_jobs(n_jobs: int | None) -> int:
-    """None/1 -> 1 process (in-process); -1 -> all cores; n -> n."""
-    if n_jobs is None:
-        return 1
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise InputError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}")
-    return os.cpu_count() or 1 if n_jobs == -1 else int(n_jobs)
-
-
-class LocalExecutor:
-    """Runs tasks in this process (n_jobs=1) or in a pool of worker processes."""
-
-    def __init__(self, payload: dict, n_jobs: int) -> None:
-        self.n_jobs = n_jobs
-        self.payload = payload
-        self.pool = None
-        if n_jobs > 1:
-            import multiprocessing as mp
-
-            # fork is cheapest; torch (the lm codec) is not fork-safe once its threads exist
-            method = "spawn" if "torch" in sys.modules else "fork"
-            self.pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method),
-                                            initializer=_init_worker, initargs=(payload,))
-        else:
-            _init_worker(payload)
-
-    def map_unordered(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator:
-        if self.pool is None:
-            for t in tasks:
-                yield fn(*t)
-            return
-        tasks = iter(tasks)
-        pending = set()
-        for t in tasks:  # keep 2 tasks per worker in flight: bounded memory
-            pending.add(self.pool.submit(fn, *t))
-            if len(pending) >= 2 * self.n_jobs:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
-                nxt = next(tasks, None)
-                if nxt is not None:
-                    pending.add(self.pool.submit(fn, *nxt))
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-        _WORKER.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _progress(total: int, desc: str, progress: bool | None):
@@ -207,6 +157,9 @@ class Blocking:
                 c1 = min(c0 + self.cols, nr)
                 yield (r0, r1, c0, c1, k, c_queries[r0:r1], c_refs[c0:c1])
 
+    def n_tasks(self, n_rows: int, n_cols: int) -> int:
+        return math.ceil(n_rows / self.rows) * math.ceil(n_cols / self.cols)
+
 
 def _prepare(queries, references, compressor, separator):
     comp = get_compressor(compressor)
@@ -219,23 +172,299 @@ def _prepare(queries, references, compressor, separator):
     return comp, q, r, same, as_bytes(separator, name="separator")
 
 
-def _start(comp, q, r, same, sep, symmetric, n_jobs):
-    """Start the executor and compute C(x) once per text; returns (executor, n_jobs, C(q), C(r))."""
-    n_jobs = resolve_n_jobs(n_jobs)
-    payload = {"spec": comp.spec, "queries": q, "references": r, "separator": sep, "symmetric": symmetric}
-    ex = LocalExecutor(payload, n_jobs)
-    # C(x) once per distinct text list, spread over the workers
-    sizes = {"queries": np.empty(len(q)), "references": np.empty(len(r))}
-    step = max(1, math.ceil(len(q) / (4 * n_jobs)))
-    tasks = [("queries", lo, min(lo + step, len(q))) for lo in range(0, len(q), step)]
-    if not same:
-        step_r = max(1, math.ceil(len(r) / (4 * n_jobs)))
-        tasks += [("references", lo, min(lo + step_r, len(r))) for lo in range(0, len(r), step_r)]
-    for which, lo, arr in ex.map_unordered(_task_sizes, tasks):
-        sizes[which][lo:lo + len(arr)] = arr
-    if same:
-        sizes["references"] = sizes["queries"]
-    return ex, n_jobs, sizes["queries"], sizes["references"]
+# ---------------------------------------------------------------------------------------
+# checkpoints: resumable runs
+# ---------------------------------------------------------------------------------------
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointMismatchError(KcompError, ValueError):
+    """``checkpoint_dir`` holds a run with other inputs or parameters than this one."""
+
+
+def _inputs_digest(q: list[bytes], r: list[bytes], same: bool) -> str:
+    h = hashlib.sha256(b"kcomp-ncd-inputs-v1")
+    for group in (q,) if same else (q, r):
+        h.update(len(group).to_bytes(8, "little"))
+        for t in group:
+            h.update(len(t).to_bytes(8, "little"))
+            h.update(t)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, write: Callable) -> None:
+    """Write via a temporary file in the same directory, then rename: never a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _codec_versions() -> dict:
+    import zlib
+
+    return {"kcomp": _kcomp_version(), "zlib": zlib.ZLIB_RUNTIME_VERSION, "numpy": np.__version__}
+
+
+def _kcomp_version() -> str:
+    import kcomp
+
+    return getattr(kcomp, "__version__", "?")
+
+
+class Checkpoint:
+    """A run's finished blocks on disk, so a killed run resumes where it stopped.
+
+    Layout of ``root``: ``manifest.json`` (the run's parameters, one run per directory),
+    ``sizes.npz`` (every C(x)) and ``blocks-<key>/r<row>-c<col>.npy`` (an NCD block) or
+    ``.npz`` (a top-k block), where ``key`` hashes the inputs, compressor spec, parameters
+    and blocking. Every file is written to a temporary name and renamed, so a crash never
+    leaves a half-written block. A resume with other inputs or parameters is refused with
+    :class:`CheckpointMismatchError`; a resume with another ``n_jobs`` or backend reuses
+    the stored blocking (results do not depend on either).
+    """
+
+    def __init__(self, root: str | os.PathLike, params: dict, blocking_for: Callable[[], "Blocking"],
+                 explicit_blocking: "Blocking | None") -> None:
+        self.root = Path(root)
+        self.params = params
+        manifest_path = self.root / "manifest.json"
+        old = None
+        if manifest_path.exists():
+            try:
+                old = json.loads(manifest_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise CheckpointMismatchError(f"checkpoint {self.root}: unreadable manifest.json ({exc}); "
+                                              "delete the directory or use another one") from exc
+        elif self.root.exists() and not self.root.is_dir():
+            raise InputError(f"checkpoint_dir {self.root} exists and is not a directory")
+        if old is not None:
+            self._check(old)
+            stored = Blocking(*old["blocking"])
+            if explicit_blocking is not None and explicit_blocking != stored:
+                raise CheckpointMismatchError(
+                    f"checkpoint {self.root} was cut into blocks of {stored.rows} x {stored.cols} but this run asks "
+                    f"for block_size={explicit_blocking.rows}; leave block_size unset to resume, or use a new "
+                    "directory")
+            self.blocking = stored
+            for name, version in _codec_versions().items():
+                if old.get("versions", {}).get(name) not in (None, version):
+                    log.warning("checkpoint %s was written with %s %s, this is %s: sizes may differ between "
+                                "old and new blocks", self.root, name, old["versions"][name], version)
+        else:
+            self.blocking = explicit_blocking if explicit_blocking is not None else blocking_for()
+        blob = json.dumps({**params, "blocking": [self.blocking.rows, self.blocking.cols]}, sort_keys=True)
+        self.key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        self.dir = self.root / f"blocks-{self.key}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if old is None:
+            self._write_manifest(complete=False)
+        self._clean_stale_tmp()
+        self.ext = ".npy" if params["k"] is None else ".npz"
+        self.loaded = self.computed = 0
+
+    # -- manifest -------------------------------------------------------------------------
+    def _check(self, old: dict) -> None:
+        if old.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointMismatchError(f"checkpoint {self.root} has format {old.get('format')!r}, this kcomp "
+                                          f"writes {CHECKPOINT_FORMAT}; use a new directory")
+        stored = old.get("params", {})
+        diffs = []
+        for name, value in self.params.items():
+            if stored.get(name) != value:
+                if name == "inputs_sha256":
+                    diffs.append("the input texts differ (other texts, or another order)")
+                else:
+                    diffs.append(f"{name}: checkpoint has {stored.get(name)!r}, this run {value!r}")
+        if diffs:
+            raise CheckpointMismatchError(
+                f"checkpoint {self.root} belongs to another run, refusing to resume: " + "; ".join(diffs)
+                + ". Use a new checkpoint directory, or delete this one to start over")
+
+    def _write_manifest(self, complete: bool) -> None:
+        manifest = {
+            "format": CHECKPOINT_FORMAT,
+            "params": self.params,
+            "blocking": [self.blocking.rows, self.blocking.cols],
+            "key": self.key,
+            "complete": complete,
+            "versions": _codec_versions(),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        data = (json.dumps(manifest, indent=2) + "\n").encode()
+        _atomic_write(self.root / "manifest.json", lambda f: f.write(data))
+
+    def mark_complete(self) -> None:
+        self._write_manifest(complete=True)
+
+    def _clean_stale_tmp(self) -> None:
+        cutoff = time.time() - 3600  # a live writer renames within seconds
+        for d in (self.root, self.dir):
+            for p in d.glob(".*.tmp"):
+                try:
+                    if p.stat().st_mtime < cutoff:
+                        p.unlink()
+                except OSError:
+                    pass
+
+    # -- sizes ----------------------------------------------------------------------------
+    def load_sizes(self, nq: int, nr: int) -> tuple[np.ndarray, np.ndarray] | None:
+        path = self.root / "sizes.npz"
+        if not path.exists():
+            return None
+        try:
+            with np.load(path) as z:
+                cq, cr = z["queries"], z["references"]
+        except Exception as exc:  # damaged file: recompute
+            log.warning("checkpoint %s: cannot read sizes.npz (%s), recomputing", self.root, exc)
+            return None
+        if cq.shape != (nq,) or cr.shape != (nr,):
+            return None
+        return cq, cr
+
+    def save_sizes(self, cq: np.ndarray, cr: np.ndarray) -> None:
+        _atomic_write(self.root / "sizes.npz", lambda f: np.savez(f, queries=cq, references=cr))
+
+    # -- blocks ---------------------------------------------------------------------------
+    def _path(self, r0: int, c0: int) -> Path:
+        return self.dir / f"r{r0}-c{c0}{self.ext}"
+
+    def finished(self) -> set[str]:
+        return {p.name for p in self.dir.iterdir() if p.suffix == self.ext and not p.name.startswith(".")}
+
+    def load(self, r0: int, r1: int, c0: int, c1: int):
+        """The stored result of a block, or None when it is missing or damaged."""
+        path = self._path(r0, c0)
+        k = self.params["k"]
+        try:
+            if k is None:
+                res = np.load(path, allow_pickle=False)
+                ok = res.shape == (r1 - r0, c1 - c0) and res.dtype == np.float64
+            else:
+                with np.load(path, allow_pickle=False) as z:
+                    res = (z["d"], z["i"])
+                shape = (r1 - r0, min(k, c1 - c0))
+                ok = res[0].shape == shape and res[1].shape == shape and res[1].dtype == np.int64
+        except Exception as exc:
+            log.warning("checkpoint block %s is unreadable (%s): recomputing it", path, exc)
+            return None
+        if not ok:
+            log.warning("checkpoint block %s has the wrong shape: recomputing it", path)
+            return None
+        self.loaded += 1
+        return res
+
+    def save(self, r0: int, c0: int, res) -> None:
+        if self.params["k"] is None:
+            _atomic_write(self._path(r0, c0), lambda f: np.save(f, res, allow_pickle=False))
+        else:
+            _atomic_write(self._path(r0, c0), lambda f: np.savez(f, d=res[0], i=res[1]))
+        self.computed += 1
+
+
+# ---------------------------------------------------------------------------------------
+# one run: executor (opened only when there is work), sizes, blocks
+# ---------------------------------------------------------------------------------------
+class _Run:
+    def __init__(self, comp, q, r, same, sep, symmetric, *, n_jobs, backend, block_size, k, exclude_self,
+                 checkpoint_dir, kind) -> None:
+        self.q, self.r, self.same = q, r, same
+        self.n_jobs, self.backend = n_jobs, backend
+        self.payload = {"spec": comp.spec, "queries": q, "references": r, "separator": sep, "symmetric": symmetric}
+        self._ex = None
+        if block_size is not None and (not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool)
+                                       or block_size < 1):
+            raise InputError(f"block_size must be a positive int, got {block_size!r}")
+        if backend is None or backend == "processes":
+            resolve_n_jobs(n_jobs)  # validate early
+        explicit = Blocking.choose(len(q), len(r), 1, block_size) if block_size is not None else None
+        choose = lambda: Blocking.choose(len(q), len(r), self.workers, None)  # noqa: E731
+        self.ck = None
+        if checkpoint_dir is not None:
+            params = {
+                "kind": kind, "compressor": comp.spec, "separator": sep.hex(), "symmetric": bool(symmetric),
+                "k": k, "exclude_self": bool(exclude_self), "n_queries": len(q), "n_references": len(r),
+                "same_list": bool(same), "inputs_sha256": _inputs_digest(q, r, same),
+            }
+            self.ck = Checkpoint(checkpoint_dir, params, choose, explicit)
+            self.blocking = self.ck.blocking
+        else:
+            self.blocking = explicit if explicit is not None else choose()
+
+    @property
+    def workers(self) -> int:
+        """Parallel slots of the backend (opens a Dask executor to ask the cluster)."""
+        if self.backend is None or self.backend == "processes":
+            return resolve_n_jobs(self.n_jobs)
+        return self.executor.n_workers
+
+    @property
+    def executor(self):
+        if self._ex is None:
+            self._ex = make_executor(self.payload, self.n_jobs, self.backend)
+        return self._ex
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.close()
+            self._ex = None
+
+    def sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """C(x) once per text (loaded from the checkpoint when there is one)."""
+        q, r, same = self.q, self.r, self.same
+        if self.ck is not None:
+            got = self.ck.load_sizes(len(q), len(r))
+            if got is not None:
+                return got
+        ex = self.executor
+        out = {"queries": np.empty(len(q)), "references": np.empty(len(r))}
+        step = max(1, math.ceil(len(q) / (4 * ex.n_workers)))
+        tasks = [("queries", lo, min(lo + step, len(q))) for lo in range(0, len(q), step)]
+        if not same:
+            step_r = max(1, math.ceil(len(r) / (4 * ex.n_workers)))
+            tasks += [("references", lo, min(lo + step_r, len(r))) for lo in range(0, len(r), step_r)]
+        for which, lo, arr in ex.map_unordered(_task_sizes, tasks):
+            out[which][lo:lo + len(arr)] = arr
+        if same:
+            out["references"] = out["queries"]
+        if self.ck is not None:
+            self.ck.save_sizes(out["queries"], out["references"])
+        return out["queries"], out["references"]
+
+    def blocks(self, k: int | None) -> Iterator[tuple[int, int, object]]:
+        """(r0, c0, result) for every block: stored ones first, then the rest as they finish."""
+        cq, cr = self.sizes()
+        ck = self.ck
+        done: set[tuple[int, int]] = set()
+        if ck is not None:
+            names = ck.finished()
+            for t in self.blocking.tasks(cq, cr, k):
+                r0, r1, c0, c1 = t[:4]
+                if ck._path(r0, c0).name in names:
+                    res = ck.load(r0, r1, c0, c1)
+                    if res is not None:
+                        done.add((r0, c0))
+                        yield r0, c0, res
+            n_total = self.blocking.n_tasks(len(cq), len(cr))
+            if done:
+                log.info("checkpoint %s: %d of %d blocks already done, computing the other %d",
+                         ck.root, len(done), n_total, n_total - len(done))
+        todo = (t for t in self.blocking.tasks(cq, cr, k) if (t[0], t[2]) not in done)
+        first = next(todo, None)
+        if first is None:
+            return
+        for r0, c0, res in self.executor.map_unordered(_task_block, itertools.chain([first], todo)):
+            if ck is not None:
+                ck.save(r0, c0, res)
+            yield r0, c0, res
+        if ck is not None:
+            ck.mark_complete()
 
 
 def ncd_matrix(
@@ -248,21 +477,31 @@ def ncd_matrix(
     n_jobs: int | None = 1,
     block_size: int | None = None,
     progress: bool | None = None,
+    backend=None,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """NCD matrix of shape (len(A), len(B)) (B defaults to A), float64.
 
     Entry [i, j] uses the joint C(B[j] + sep + A[i]) (see module docstring). ``n_jobs``
     worker processes; ``progress`` shows a bar (default: when stderr is a terminal).
+
+    ``backend``: ``"processes"`` (default, a local pool of ``n_jobs`` processes), ``"dask"``
+    (the default ``dask.distributed`` client, else a new LocalCluster of ``n_jobs`` workers),
+    a scheduler address ``"tcp://host:8786"``, or a ``Client``; results are identical.
+    ``checkpoint_dir``: write each finished block there and, when the directory already
+    holds part of this same run, load those blocks instead of recomputing them.
     """
     comp, q, r, same, sep = _prepare(A, B, compressor, separator)
-    ex, n_jobs, cq, cr = _start(comp, q, r, same, sep, symmetric, n_jobs)
+    run = _Run(comp, q, r, same, sep, symmetric, n_jobs=n_jobs, backend=backend, block_size=block_size, k=None,
+               exclude_self=False, checkpoint_dir=checkpoint_dir, kind="matrix")
     out = np.empty((len(q), len(r)), dtype=np.float64)
-    blk = Blocking.choose(len(q), len(r), n_jobs, block_size)
-    tasks = blk.tasks(cq, cr, None)
-    with ex, _progress(len(q) * len(r), "NCD matrix", progress) as bar:
-        for r0, c0, dist in ex.map_unordered(_task_block, tasks):
-            out[r0:r0 + dist.shape[0], c0:c0 + dist.shape[1]] = dist
-            bar.update(dist.size)
+    try:
+        with _progress(len(q) * len(r), "NCD matrix", progress) as bar:
+            for r0, c0, dist in run.blocks(None):
+                out[r0:r0 + dist.shape[0], c0:c0 + dist.shape[1]] = dist
+                bar.update(dist.size)
+    finally:
+        run.close()
     return out
 
 
@@ -278,13 +517,16 @@ def ncd_topk(
     block_size: int | None = None,
     progress: bool | None = None,
     exclude_self: bool = False,
+    backend=None,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest references of each query by NCD, never holding the full matrix.
 
     Returns ``(distances, indices)``, both (len(queries), k), sorted by distance and, among
     equal distances, by reference index. ``exclude_self`` (queries is references, the same
     list) skips the diagonal, for leave-one-out. Memory: O(len(queries) * k) plus one block
-    per worker.
+    per worker. ``backend`` and ``checkpoint_dir`` as in :func:`ncd_matrix` (a checkpoint
+    stores each block's top-k, not its full distances).
     """
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise InputError(f"k must be a positive int, got {k!r}")
@@ -296,19 +538,21 @@ def ncd_topk(
     n_avail = len(r) - (1 if exclude_self else 0)
     if k > n_avail:
         raise InputError(f"k={k} is larger than the {n_avail} available references")
-    kk = k + 1 if exclude_self else k
-    ex, n_jobs, cq, cr = _start(comp, q, r, same, sep, symmetric, n_jobs)
+    kk = int(k) + 1 if exclude_self else int(k)
+    run = _Run(comp, q, r, same, sep, symmetric, n_jobs=n_jobs, backend=backend, block_size=block_size, k=kk,
+               exclude_self=exclude_self, checkpoint_dir=checkpoint_dir, kind="topk")
     acc_d: dict[int, np.ndarray] = {}
     acc_i: dict[int, np.ndarray] = {}
-    blk = Blocking.choose(len(q), len(r), n_jobs, block_size)
-    tasks = blk.tasks(cq, cr, kk)
-    with ex, _progress(len(q) * len(r), "NCD top-k", progress) as bar:
-        for r0, c0, (d, i) in ex.map_unordered(_task_block, tasks):
-            if r0 in acc_d:
-                acc_d[r0], acc_i[r0] = merge_topk(acc_d[r0], acc_i[r0], d, i, kk)
-            else:
-                acc_d[r0], acc_i[r0] = d, i
-            bar.update(d.shape[0] * min(blk.cols, len(r) - c0))
+    try:
+        with _progress(len(q) * len(r), "NCD top-k", progress) as bar:
+            for r0, c0, (d, i) in run.blocks(kk):
+                if r0 in acc_d:
+                    acc_d[r0], acc_i[r0] = merge_topk(acc_d[r0], acc_i[r0], d, i, kk)
+                else:
+                    acc_d[r0], acc_i[r0] = d, i
+                bar.update(d.shape[0] * min(run.blocking.cols, len(r) - c0))
+    finally:
+        run.close()
     best_d = np.empty((len(q), kk))
     best_i = np.empty((len(q), kk), dtype=np.int64)
     for r0, d in acc_d.items():
