@@ -99,7 +99,8 @@ def cmd_matrix(args) -> int:
     texts = read_texts(path, field=args.field, limit=args.limit)
     names = _labels_for(path, len(texts), args.field)
     matrix = ncd_matrix(texts, None, args.compressor, separator=args.separator.encode(),
-                        symmetric=args.symmetric, n_jobs=args.n_jobs, progress=None if args.progress else False)
+                        symmetric=args.symmetric, n_jobs=args.n_jobs, progress=None if args.progress else False,
+                        backend=args.backend, checkpoint_dir=args.checkpoint)
     if args.output:
         np.save(args.output, matrix)
     if args.dendrogram:
@@ -172,6 +173,11 @@ def add_parser(sub) -> None:
     p.add_argument("--separator", default=" ")
     p.add_argument("--symmetric", action="store_true", help="joint = min(C(xy), C(yx)): a symmetric matrix")
     p.add_argument("--n-jobs", "-j", type=int, default=1, help="worker processes (-1: all cores)")
+    p.add_argument("--backend", default="processes", metavar="BACKEND",
+                   help="'processes' (default), 'dask' (a local Dask cluster of --n-jobs workers) or a Dask "
+                        "scheduler address such as tcp://host:8786")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save finished blocks in DIR; rerunning with the same DIR resumes a killed run")
     p.add_argument("--output", "-o", help="save the matrix as .npy")
     p.add_argument("--dendrogram", metavar="PNG", help="save a hierarchical-clustering dendrogram")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
