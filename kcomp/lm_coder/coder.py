@@ -26,7 +26,9 @@ Container (all integers little endian, 29-byte fixed header, then the range code
     19 chunk      2  chunk length (the model's block_size)
     21 n_chunks   4  number of chunks = ceil(length / chunk): the chunk table (all chunks are
                      ``chunk`` bytes except the last), checked against ``length``
-    25 crc32      4  CRC32 of the original bytes, checked after decoding
+    25 crc32      4  CRC32 of the original bytes continued over the payload's word count
+                     (u32 LE), i.e. ``zlib.crc32(n_words.to_bytes(4, "little"), zlib.crc32(data))``;
+                     checked after decoding, so damaged, truncated or padded payloads all fail
     29 payload       the range coder's words (uint32), length a multiple of 4
 
 Determinism: probabilities are computed with ``threads`` torch threads (default 1) and
@@ -116,6 +118,11 @@ def parse_header(stream: bytes) -> tuple[Header, bytes]:
     if not length and payload:
         raise CorruptStreamError("lm: trailing data after an empty stream")
     return Header(mode, _DEVICES[dev], mid, length, chunk, n_chunks, crc), payload
+
+
+def stream_crc(data: bytes, n_words: int) -> int:
+    """CRC32 of the original bytes, continued over the payload's 32-bit word count."""
+    return zlib.crc32(n_words.to_bytes(4, "little"), zlib.crc32(data))
 
 
 # -- devices and determinism ----------------------------------------------------------------------
@@ -257,9 +264,9 @@ class OnlineConfig:
     n_layer: int = 2
     n_head: int = 4
     n_embd: int = 64
-    group_chunks: int = 8  #: chunks coded between two updates
-    steps_per_update: int = 2
-    lr: float = 3e-3
+    group_chunks: int = 4  #: chunks coded between two updates
+    steps_per_update: int = 4
+    lr: float = 1e-2
 
     def model_config(self):
         from kcomp.lm_coder.model import ModelConfig
@@ -356,9 +363,9 @@ class LMCoder:
         self._memo: dict[bytes, float] = {}
 
     # ---- coding ----
-    def _header(self, data: bytes, device: str) -> Header:
+    def _header(self, data: bytes, device: str, n_words: int) -> Header:
         return Header(self.mode, device_class(device), self.model_id, len(data), self.chunk,
-                      -(-len(data) // self.chunk), zlib.crc32(data))
+                      -(-len(data) // self.chunk), stream_crc(data, n_words))
 
     def encode(self, data: bytes) -> bytes:
         import constriction
@@ -366,9 +373,8 @@ class LMCoder:
 
         if len(data) > MAX_LENGTH:
             raise InputError(f"lm: input of {len(data)} bytes exceeds the 4 GiB container limit")
-        header = self._header(data, self.device)
         if not data:
-            return header.pack()
+            return self._header(data, self.device, 0).pack()
         family = _family()
         encoder = constriction.stream.queue.RangeEncoder()
         with deterministic(self.threads), torch.no_grad():
@@ -384,7 +390,7 @@ class LMCoder:
                         with torch.enable_grad():
                             learner.update(data, spans)
         words = np.asarray(encoder.get_compressed(), dtype="<u4")
-        return header.pack() + words.tobytes()
+        return self._header(data, self.device, len(words)).pack() + words.tobytes()
 
     def decode(self, stream: bytes) -> bytes:
         import constriction
@@ -416,7 +422,7 @@ class LMCoder:
             if not decoder.maybe_exhausted():
                 raise CorruptStreamError("lm: trailing data after the coded bytes: the stream is corrupted")
             out = bytes(buf)
-        if zlib.crc32(out) != header.crc32:
+        if stream_crc(out, len(payload) // 4) != header.crc32:
             raise CorruptStreamError(
                 f"lm: CRC32 mismatch after decoding {header.length} bytes: the stream is corrupted "
                 f"(or was coded on a {header.device} machine that rounds differently from this one)"

@@ -107,8 +107,9 @@ class LMCompressor(Compressor):
 
     def _decompress(self, data: bytes) -> bytes:
         header, _ = parse_header(data)
-        coder = self.coder
-        if header.mode != coder.mode:
+        own_mode = MODE_ONLINE if self.online else MODE_PRETRAINED
+        coder = self.coder if header.mode == own_mode else None
+        if coder is None:
             # the container says which mode made it: decode with the default coder of that mode
             coder = self._other.get(header.mode)
             if coder is None:

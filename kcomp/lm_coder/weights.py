@@ -87,7 +87,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     if not path.exists():
         shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
         raise WeightsError(
-            f"weights {str(name_or_path)!r} not found at {path}; shipped weights: {', '.join(shipped) or 'none'}"
+            f"weights {str(name_or_path or DEFAULT_WEIGHTS)!r} not found at {path}; shipped weights: {', '.join(shipped) or 'none'}"
             " (train some with `python -m kcomp.lm_coder.train`)"
         )
     meta = read_metadata(path)

@@ -1,0 +1,356 @@
+"""The neural coder ``lm``: lossless round trips, fast code lengths, damaged streams, devices, weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("constriction")
+pytest.importorskip("safetensors")
+
+from kcomp.compressors import get_compressor  # noqa: E402
+from kcomp.errors import CorruptStreamError, InputError, UnknownCompressorError  # noqa: E402
+from kcomp.lm_coder import (  # noqa: E402
+    DeviceMismatchError,
+    LMCompressor,
+    OnlineConfig,
+    WeightsError,
+    load_model,
+    model_id,
+    prequential_code_lengths,
+    save_model,
+)
+from kcomp.lm_coder.coder import HEADER_BITS, HEADER_BYTES, parse_header  # noqa: E402
+from kcomp.lm_coder.model import ByteGPT, ModelConfig, chunk_inputs  # noqa: E402
+
+TINY = ModelConfig(block_size=64, n_layer=2, n_head=2, n_embd=32)
+SMALL_ONLINE = OnlineConfig(block_size=64, n_layer=1, n_head=2, n_embd=32, group_chunks=2, steps_per_update=2)
+
+
+def tiny_model(seed: int = 0) -> ByteGPT:
+    torch.manual_seed(seed)
+    return ByteGPT(TINY).eval()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> LMCompressor:
+    return LMCompressor(model=tiny_model(0), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def pretrained() -> LMCompressor:
+    return LMCompressor(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def samples(real_files) -> dict[str, bytes]:
+    out = {
+        "prose": real_files["prose"][:1500],
+        "code": real_files["py0"][:1500] if "py0" in real_files else b"",
+        "json": real_files["json"][:800],
+        "random": np.random.default_rng(7).bytes(700),
+        "zeros": bytes(300),
+        "one": b"x",
+    }
+    if "binary_gz" in real_files:
+        out["binary"] = real_files["binary_gz"][:900]
+    iso = Path("/usr/share/iso-codes/json/iso_3166-1.json")
+    if iso.exists():
+        out["iso_json"] = iso.read_bytes()[:1200]
+    return {k: v for k, v in out.items() if v}
+
+
+# -- model --------------------------------------------------------------------------------------
+def test_stepwise_matches_teacher_forced():
+    m = tiny_model(1)
+    data = b"The quick brown fox jumps over the lazy dog. " * 2
+    data = data[: TINY.block_size]
+    full = m(chunk_inputs(data))[0]
+    cache = m.new_cache(1)
+    steps = [m.step(tok.view(1), cache)[0] for tok in chunk_inputs(data)[0]]
+    step_logits = torch.stack(steps)
+    assert full.shape == (len(data), 256)
+    assert torch.allclose(full, step_logits, atol=1e-4), (full - step_logits).abs().max()
+    with pytest.raises(ValueError):
+        m.step(torch.zeros(1, dtype=torch.int64), cache)  # cache full
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="divisible"):
+        ModelConfig(n_embd=30, n_head=4)
+    with pytest.raises(ValueError):
+        ModelConfig(n_layer=0)
+
+
+# -- round trips --------------------------------------------------------------------------------
+def test_round_trip_real_and_random(tiny, samples):
+    for name, data in samples.items():
+        stream = tiny.compress(data)
+        assert tiny.decompress(stream) == data, name
+
+
+def test_empty_input(tiny):
+    stream = tiny.compress(b"")
+    assert len(stream) == HEADER_BYTES
+    assert tiny.decompress(stream) == b""
+    assert tiny.size_bits(b"") == HEADER_BITS
+    headerless = LMCompressor(model=tiny_model(0), device="cpu", headerless=True)
+    assert headerless.size_bits(b"") == 0.0
+    assert headerless.overhead_bits == HEADER_BITS
+
+
+def test_pretrained_round_trip_and_beats_raw(pretrained, samples):
+    data = samples["prose"]
+    stream = pretrained.compress(data)
+    assert pretrained.decompress(stream) == data
+    # trained on English: far below 8 bits/byte on (unseen) prose
+    assert 8 * len(stream) / len(data) < 4.0
+    assert get_compressor("lm:cpu").decompress(stream) == data
+
+
+def test_multiple_batches_and_partial_chunk():
+    c = LMCompressor(model=tiny_model(2), device="cpu")
+    c.coder.max_batch = 3  # force several batches of chunks plus a short last chunk
+    data = (b"abcdefghij" * 100)[:TINY.block_size * 7 + 5]
+    assert c.decompress(c.compress(data)) == data
+
+
+def test_determinism(samples):
+    data = samples["prose"]
+    a = LMCompressor(model=tiny_model(0), device="cpu").compress(data)
+    b = LMCompressor(model=tiny_model(0), device="cpu").compress(data)
+    assert a == b
+    assert LMCompressor(model=tiny_model(0), device="cpu").size_bits(data) == LMCompressor(
+        model=tiny_model(0), device="cpu").size_bits(data)
+
+
+# -- code lengths -------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["tiny", "pretrained"])
+def test_size_bits_agrees_with_coded_size(which, tiny, pretrained, samples):
+    c = tiny if which == "tiny" else pretrained
+    for name in ("prose", "code", "random"):
+        data = samples[name]
+        coded_bits = 8 * len(c.compress(data))
+        fast = c.size_bits(data)
+        n_chunks = -(-len(data) // c.coder.chunk)
+        # one range-coder stream: at most one 32-bit word of flush + padding, plus quantisation
+        assert abs(coded_bits - fast) <= 0.001 * fast + 64 + 8 * n_chunks, (name, coded_bits, fast)
+        per_pos = c.code_lengths(data)
+        assert per_pos.shape == (len(data),)
+        assert np.isclose(per_pos.sum() + HEADER_BITS, fast)
+
+
+def test_joint_size_bits_equals_size_bits(tiny, samples):
+    prefix = samples["prose"][:300]
+    suffixes = [samples["code"][:100], b"", samples["random"][:70]]
+    joint = tiny.joint_size_bits(prefix, suffixes)
+    assert joint.tolist() == [tiny.size_bits(prefix + s) for s in suffixes]
+
+
+def test_str_input_refused(tiny):
+    with pytest.raises(InputError):
+        tiny.compress("text")  # type: ignore[arg-type]
+
+
+# -- damaged streams ----------------------------------------------------------------------------
+def test_corruption_is_detected(tiny, samples):
+    data = samples["prose"]
+    stream = tiny.compress(data)
+    positions = [0, 5, 10, 16, 20, HEADER_BYTES - 1, HEADER_BYTES + 3, len(stream) // 2, len(stream) - 5]
+    for pos in positions:
+        bad = bytearray(stream)
+        bad[pos] ^= 0x55
+        with pytest.raises(CorruptStreamError):
+            tiny.decompress(bytes(bad))
+
+
+def test_truncation_and_trailing_data(tiny, samples):
+    stream = tiny.compress(samples["prose"])
+    for cut in (0, 3, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 4, len(stream) - 4, len(stream) - 1):
+        with pytest.raises(CorruptStreamError):
+            tiny.decompress(stream[:cut])
+    with pytest.raises(CorruptStreamError):
+        tiny.decompress(stream + b"\0\0\0\0")
+    with pytest.raises(CorruptStreamError):
+        tiny.decompress(stream + b"\x01\x02\x03\x04")
+    with pytest.raises(CorruptStreamError):
+        tiny.decompress(tiny.compress(b"") + b"\1\2\3\4")
+
+
+def test_wrong_model_is_refused(samples):
+    data = samples["prose"]
+    stream = LMCompressor(model=tiny_model(0), device="cpu").compress(data)
+    other = LMCompressor(model=tiny_model(1), device="cpu")
+    with pytest.raises(CorruptStreamError, match="model"):
+        other.decompress(stream)
+    # an online stream decoded by an online coder with another recipe
+    online_stream = LMCompressor(online=True, online_config=SMALL_ONLINE, device="cpu").compress(data[:200])
+    with pytest.raises(CorruptStreamError, match="model"):
+        LMCompressor(online=True, online_config=OnlineConfig(seed=5, block_size=64, n_layer=1, n_head=2,
+                                                             n_embd=32, group_chunks=2)).decompress(online_stream)
+
+
+def test_other_codec_stream_refused(tiny):
+    with pytest.raises(CorruptStreamError, match="magic"):
+        tiny.decompress(get_compressor("zstd").compress(b"hello world" * 10))
+
+
+def test_device_class_recorded_and_enforced(tiny, samples):
+    stream = tiny.compress(samples["prose"][:200])
+    header, _ = parse_header(stream)
+    assert header.device == "cpu"
+    cuda_stream = bytearray(stream)
+    cuda_stream[6] = 1  # claim it was coded on CUDA
+    if torch.cuda.is_available():
+        with pytest.raises(DeviceMismatchError):
+            tiny.decompress(bytes(cuda_stream))  # pinned to cpu
+    else:
+        with pytest.raises(DeviceMismatchError, match="cuda"):
+            LMCompressor(model=tiny_model(0), device="auto").decompress(bytes(cuda_stream))
+
+
+@pytest.mark.gpu
+def test_gpu_round_trip(samples):
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA is not available")
+    c = LMCompressor(model=tiny_model(0), device="cuda")
+    data = samples["prose"]
+    stream = c.compress(data)
+    assert parse_header(stream)[0].device == "cuda"
+    assert c.decompress(stream) == data
+    assert c.compress(data) == stream
+    with pytest.raises(DeviceMismatchError):
+        LMCompressor(model=tiny_model(0), device="cpu").decompress(stream)
+    online = LMCompressor(online=True, online_config=SMALL_ONLINE, device="cuda")
+    assert online.decompress(online.compress(data)) == data
+
+
+# -- online (prequential) mode ------------------------------------------------------------------
+def test_online_round_trip_and_learning(samples):
+    c = LMCompressor(online=True, online_config=SMALL_ONLINE, device="cpu")
+    data = samples["prose"]
+    stream = c.compress(data)
+    assert c.decompress(stream) == data
+    assert parse_header(stream)[0].mode == 1
+    assert c.compress(data) == stream  # deterministic, learning included
+    bits = c.prequential_code_lengths(data)
+    assert bits.shape == (len(data),)
+    assert np.isclose(bits.sum() + HEADER_BITS, c.raw_size_bits(data))
+    assert abs(8 * len(stream) - c.raw_size_bits(data)) <= 0.001 * len(stream) * 8 + 64
+    # it learns: repeated text gets much cheaper the second time round
+    rep = samples["prose"][:256] * 6
+    curve = c.prequential_code_lengths(rep)
+    assert curve[-256:].mean() < 0.8 * curve[:256].mean()
+
+
+def test_online_default_spec_and_function():
+    c = get_compressor("lm:online")
+    assert c.spec == "lm:online" and c.window is None
+    data = b"Online mode needs no weights. " * 4
+    assert c.decompress(c.compress(data)) == data
+    assert np.allclose(prequential_code_lengths(data, device="cpu"), c.prequential_code_lengths(data))
+    with pytest.raises(InputError):
+        LMCompressor(model=tiny_model(0)).prequential_code_lengths(data)
+
+
+def test_container_identifies_its_mode(samples):
+    data = samples["prose"][:100]
+    online_stream = get_compressor("lm:online").compress(data)
+    assert get_compressor("lm").decompress(online_stream) == data
+
+
+# -- registry, pickling, lazy import ------------------------------------------------------------
+def test_registry_specs():
+    assert get_compressor("lm").spec == "lm"
+    assert get_compressor("lm:online:headerless").spec == "lm:online:headerless"
+    assert get_compressor("lm:cpu").spec == "lm:cpu"
+    for bad in ("lm:3", "lm:turbo", "lm:cpu:cuda"):
+        with pytest.raises(UnknownCompressorError):
+            get_compressor(bad)
+
+
+def test_pickle_round_trip(samples):
+    c = LMCompressor(model=tiny_model(3), device="cpu")
+    clone = pickle.loads(pickle.dumps(c))
+    assert clone.model_id == c.model_id
+    assert clone.decompress(c.compress(samples["prose"][:200])) == samples["prose"][:200]
+    assert pickle.loads(pickle.dumps(get_compressor("lm:online"))).spec == "lm:online"
+
+
+def test_importing_compressors_does_not_import_torch():
+    code = "import sys, kcomp.compressors, kcomp.lm_coder; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"
+
+
+# -- weights ------------------------------------------------------------------------------------
+def test_shipped_weights_are_safetensors_with_metadata():
+    from kcomp.lm_coder.weights import WEIGHTS_DIR, read_metadata
+
+    path = WEIGHTS_DIR / "byte-gpt-small.safetensors"
+    assert path.exists() and path.stat().st_size < 8 * 2**20
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])  # safetensors: a JSON header, no pickle
+    assert header["__metadata__"]["format"] == "kcomp-lm/1"
+    meta = read_metadata(path)
+    cfg = ModelConfig.from_json(meta["config"])
+    recipe = json.loads(meta["recipe"])
+    assert recipe["final_held_out_bits_per_byte"]["descriptions"] < 4.0
+    assert 200_000 <= ByteGPT(cfg).num_params() <= 1_000_000
+
+
+def test_save_load_round_trip(tmp_path):
+    m = tiny_model(4)
+    path = save_model(m, tmp_path / "t.safetensors", recipe={"note": "test"})
+    loaded = load_model(path)
+    assert model_id(loaded) == model_id(m)
+    assert LMCompressor(weights=str(path), device="cpu").model_id == model_id(m).hex()
+
+
+def test_mismatched_weights_give_clear_errors(tmp_path):
+    from safetensors.torch import save_file
+
+    m = tiny_model(0)
+    state = {k: v.contiguous() for k, v in m.state_dict().items()}
+    bigger = ModelConfig(block_size=64, n_layer=2, n_head=2, n_embd=48)
+    save_file(state, str(tmp_path / "shape.safetensors"), metadata={"format": "kcomp-lm/1", "config": bigger.to_json()})
+    with pytest.raises(WeightsError, match="shape"):
+        load_model(tmp_path / "shape.safetensors")
+    deeper = ModelConfig(block_size=64, n_layer=3, n_head=2, n_embd=32)
+    save_file(state, str(tmp_path / "depth.safetensors"), metadata={"format": "kcomp-lm/1", "config": deeper.to_json()})
+    with pytest.raises(WeightsError, match="missing"):
+        load_model(tmp_path / "depth.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(WeightsError):
+        load_model(tmp_path / "junk.safetensors")
+    with pytest.raises(WeightsError, match="not found"):
+        load_model("no-such-weights")
+    save_file(state, str(tmp_path / "nometa.safetensors"))
+    with pytest.raises(WeightsError, match="format"):
+        load_model(tmp_path / "nometa.safetensors")
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+def test_cli_compress_decompress(tmp_path, samples):
+    from kcomp.cli import main
+
+    src = tmp_path / "prose.txt"
+    src.write_bytes(samples["prose"][:600])
+    assert main(["compress", str(src), "-c", "lm", "-o", str(tmp_path / "p.kc"), "-q"]) == 0
+    assert main(["decompress", str(tmp_path / "p.kc"), "-o", str(tmp_path / "back.txt")]) == 0
+    assert (tmp_path / "back.txt").read_bytes() == src.read_bytes()
+    assert main(["compress", str(src), "-c", "gzip", "-q"]) == 0
+    assert main(["decompress", str(src) + ".kc", "-c", "gzip", "-o", str(tmp_path / "g.txt")]) == 0
+    assert (tmp_path / "g.txt").read_bytes() == src.read_bytes()
+    assert main(["decompress", str(src) + ".kc", "-o", str(tmp_path / "x")]) == 2  # gzip stream, no --compressor
