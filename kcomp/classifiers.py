@@ -369,6 +369,7 @@ class NCDKNNClassifier(_TextClassifierBase):
     # -- predict --------------------------------------------------------------------------
     def predict(self, X) -> np.ndarray:
         """One label per text: majority of the ``k_`` nearest neighbours, ties by ``tie_break``."""
+        check_is_fitted(self, "classes_")
         dist, ind = self.kneighbors(X, self.k_)
         return self.classes_[self._vote(dist, ind)]
 
@@ -378,6 +379,7 @@ class NCDKNNClassifier(_TextClassifierBase):
         With ties, the argmax of these probabilities is the lowest tied class, which may
         differ from :meth:`predict` (that applies ``tie_break``).
         """
+        check_is_fitted(self, "classes_")
         dist, ind = self.kneighbors(X, self.k_)
         votes = self._votes(dist, ind)
         return votes / votes.sum(axis=1, keepdims=True)
@@ -527,7 +529,8 @@ class CompressionClassifier(_TextClassifierBase):
 
     def predict(self, X) -> np.ndarray:
         """The class of minimum code length (equal lengths: the lowest class index)."""
-        return self.classes_[np.argmin(self.code_lengths(X), axis=1)]
+        bits = self.code_lengths(X)
+        return self.classes_[np.argmin(bits, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
         """softmax(-bits * ln 2 / temperature) over classes (see ``temperature``)."""

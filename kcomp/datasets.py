@@ -155,9 +155,12 @@ def group_split(
         else:
             to_test = any(have[items[i][1]] < q_test[items[i][1]] for i in members)
         if to_test:
-            test_pool.extend(members)
-            for c, m in Counter(items[i][1] for i in members).items():
-                have[c] += min(m, max_per_group or m)
+            if max_per_group is not None:  # keep only the members that fill open test slots
+                members = [members[j] for j in rng.permutation(len(members))]
+                members = [i for i in members if have[items[i][1]] < q_test[items[i][1]]][:max_per_group]
+            test_pool.extend(members)  # the rest of the group is dropped: never in train
+            for i in members:
+                have[items[i][1]] += 1
         else:
             train_pool.extend(members)
 
@@ -166,11 +169,12 @@ def group_split(
         for i in pool:
             per_class[items[i][1]].append(i)
         chosen, short = [], []
+        used = Counter()  # per group, over all classes of this side
         for c in classes:
             idx = per_class.get(c, [])
             idx = [idx[j] for j in rng.permutation(len(idx))]
             if max_per_group is not None:
-                used, kept = Counter(), []
+                kept = []
                 for i in idx:
                     if used[items[i][2]] < max_per_group:
                         used[items[i][2]] += 1
@@ -179,6 +183,9 @@ def group_split(
             want = quota[c]
             if want is not None and len(idx) < want:
                 short.append(f"{c} ({len(idx)}/{want})")
+            if max_per_group is not None and want is not None:
+                for i in idx[want:]:  # counted above but not taken: give the slots back
+                    used[items[i][2]] -= 1
             chosen.extend(idx if want is None else idx[:want])
         chosen = [chosen[j] for j in rng.permutation(len(chosen))]
         return chosen, short
