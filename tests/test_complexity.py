@@ -72,5 +72,8 @@ def test_bad_inputs_raise_clear_errors():
 
 def test_empty_inputs_are_defined():
     assert K(b"") == 160  # the 20-byte gzip stream
-    assert ncd(b"", b"") == 0.0
-    assert ncd(b"", b"", "deflate:headerless") == 0.0  # 0/0 is defined as 0
+    assert ncd(b"", b"", separator=b"") == 0.0
+    assert ncd(b"", b"") == (168 - 160) / 160  # the separator costs one byte
+    from kcomp.complexity import ncd_from_sizes
+
+    assert ncd_from_sizes(0.0, 0.0, 0.0) == 0.0  # 0/0 is defined as 0
