@@ -16,4 +16,13 @@ __all__ = [
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
     "ncd_matrix", "ncd_topk",
     "CorruptStreamError", "InputError", "KcompError", "UnknownCompressorError",
+    "NCDKNNClassifier", "CompressionClassifier",
 ]
+
+
+def __getattr__(name):  # classifiers import scikit-learn (~1 s): load them on first use only
+    if name in ("NCDKNNClassifier", "CompressionClassifier"):
+        from kcomp import classifiers
+
+        return getattr(classifiers, name)
+    raise AttributeError(f"module 'kcomp' has no attribute {name!r}")

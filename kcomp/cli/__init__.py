@@ -13,7 +13,7 @@ import sys
 from kcomp.errors import KcompError
 
 #: feature modules under kcomp.cli, each adding its own subcommands
-_COMMAND_MODULES = ("core", "lm", "score")
+_COMMAND_MODULES = ("core", "lm", "score", "classify")
 
 
 def build_parser() -> argparse.ArgumentParser:
