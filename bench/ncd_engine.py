@@ -35,8 +35,15 @@ def npc_gzip_distances(A, B):
 
     model = KnnClassifier(compressor=GZipCompressor(), training_inputs=list(B),
                           training_labels=list(range(len(B))), distance_metric="ncd")
+    # predict() draws its training columns with np.random.choice(n, n, replace=False), i.e. a
+    # random permutation even at sampling_percentage=1.0: replay the draw to undo it
+    np.random.seed(0)
+    perm = np.random.choice(len(B), len(B), replace=False)
+    np.random.seed(0)
     distances, _, _ = model.predict(np.array(A), top_k=1)
-    return np.asarray(distances, dtype=np.float64)
+    out = np.empty((len(A), len(B)))
+    out[:, perm] = np.asarray(distances, dtype=np.float64)
+    return out
 
 
 def naive_gzip_loop(A, B):
