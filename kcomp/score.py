@@ -20,9 +20,9 @@ for each compressor, reports:
 * **learning curve**: prequential code length per byte as the data is seen, from the marginal
   cost ``C(prefix_{k+1}) - C(prefix_k)`` over a geometric grid of prefixes of a random-order
   subset of the samples, fitted with ``L(n) = E + A n^-b`` (:func:`fit_power_law`). The online
-  ``lm`` compressor is used when it is installed (its C(prefix) is an online model's
-  prequential code length); otherwise an adaptive classical codec with a window larger than
-  the curve (``lzma``: 64 MiB dictionary).
+  ``lm`` compressor is used when it is installed (its per-position prequential code lengths);
+  otherwise an adaptive classical model: PPMd order 6 (16 MiB model memory; smoother and
+  cheaper than LZ codecs, whose block framing makes small-n marginals noisy), else ``lzma``.
 
 Memory: samples are streamed twice (the second pass fetches only the near-duplicate candidates
 and the learning-curve subset); what is kept per sample is its length and one size per
@@ -88,8 +88,11 @@ def default_compressors() -> list[str]:
 
 
 def default_curve_compressor() -> str:
-    """The adaptive model behind the learning curve: ``lm:online`` if usable, else lzma."""
-    return "lm:online" if lm_available("lm:online") else "lzma"
+    """The adaptive model behind the learning curve: ``lm:online`` if usable, else PPMd
+    (order 6: a context model with a smooth, byte-exact prequential cost), else lzma."""
+    if lm_available("lm:online"):
+        return "lm:online"
+    return "ppmd" if "ppmd" in list_compressors(available_only=True) else "lzma"
 
 
 def size_bits(comp: Compressor, data: bytes) -> float:
@@ -631,7 +634,7 @@ def score_dataset(
     ``.jsonl``/``.csv``: the ``field`` column; optionally ``.gz``) or a list of str/bytes.
     ``sample``: score a uniform random sample of that many samples (reservoir; holds them).
     ``curve_compressor``: the adaptive model of the learning curve (default: ``lm:online`` when
-    installed, else ``lzma``); ``curve_bytes`` caps its data (default 2 MiB, 256 KiB for lm);
+    installed, else ``ppmd``, else ``lzma``); ``curve_bytes`` caps its data (default 2 MiB, 256 KiB for lm);
     0 disables it. ``near_dup_threshold``: NCD at or below which a candidate pair is a near
     duplicate; ``near_dup_threshold=None`` disables near-duplicate search.
     """
@@ -652,6 +655,14 @@ def score_dataset(
         raise InputError(f"sample must be a positive int, got {sample!r}")
     if chunk_bytes < 1024:
         raise InputError(f"chunk_bytes must be at least 1024, got {chunk_bytes}")
+    if curve_bytes is not None and (not isinstance(curve_bytes, (int, np.integer)) or curve_bytes < 0):
+        raise InputError(f"curve_bytes must be a non-negative int (0 skips the curve), got {curve_bytes!r}")
+    if curve_compressor is not None:
+        get_compressor(curve_compressor)  # fail fast on a bad spec, before the long pass
+    if near_dup_threshold is not None and not 0 <= near_dup_threshold <= 2:
+        raise InputError(f"near_dup_threshold is an NCD, expected 0..2, got {near_dup_threshold!r}")
+    if not 0 < lsh_threshold < 1:
+        raise InputError(f"lsh_threshold is a Jaccard similarity in (0, 1), got {lsh_threshold!r}")
     label, factory = _make_source(data, field)
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     warnings: list[str] = []
@@ -837,13 +848,15 @@ def score_dataset(
     del exact
 
     # ---- learning-curve subset (random order, capped bytes) --------------------------------
-    curve_spec = curve_compressor if curve_compressor is not None else default_curve_compressor()
-    curve_comp = get_compressor(curve_spec)
-    if curve_bytes is None:
-        curve_bytes = (256 << 10) if curve_comp.family == "lm" else (2 << 20)
+    curve_comp = None
+    if curve_bytes is None or curve_bytes > 0:
+        curve_spec = curve_compressor if curve_compressor is not None else default_curve_compressor()
+        curve_comp = get_compressor(curve_spec)
+        if curve_bytes is None:
+            curve_bytes = (256 << 10) if curve_comp.family == "lm" else (2 << 20)
     rng = np.random.default_rng(seed)
     curve_take: dict[int, int] = {}  # sample index -> position in the curve stream
-    if curve_bytes > 0:
+    if curve_comp is not None:
         perm = rng.permutation(n)
         acc = 0
         for pos, j in enumerate(perm):

@@ -117,7 +117,7 @@ def add_parser(subparsers) -> None:
                    help="MinHash LSH Jaccard threshold of the candidate prefilter (default 0.5)")
     p.add_argument("--no-near-dups", action="store_true", help="skip the near-duplicate search")
     p.add_argument("--curve-compressor", metavar="SPEC",
-                   help="adaptive model of the learning curve (default: lm:online if installed, else lzma)")
+                   help="adaptive model of the learning curve (default: lm:online if installed, else ppmd, else lzma)")
     p.add_argument("--curve-bytes", type=_size_or_zero, metavar="SIZE",
                    help="bytes used by the learning curve (default 2M; 256K for lm); 0 skips the curve")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
