@@ -1,0 +1,390 @@
+"""Compression classifiers against npc-gzip and TF-IDF + logistic regression on real data.
+
+Three datasets, each split leak-free by kcomp.datasets (no shared group or text across the
+split): Debian package descriptions -> 12 sections (split by source package), Debian
+fortune cookies -> 9 languages, installed gettext UI strings -> 12 languages (split by msgid).
+
+Every method runs in its own forked process, so its peak resident memory (sampled every
+10 ms, process + children) is its own: the figure includes the interpreter and the loaded
+dataset (the "base" column is the RSS when the method started). Everything is single-process
+(n_jobs=1) so kcomp and npc-gzip are timed alike.
+
+Accuracies are *fair* (one label per text) except the row labelled "top-2 (optimistic)",
+the gzip paper's k=2 number that counts a text correct when either of its 2 nearest
+neighbours has the right label: an upper bound, not an accuracy.
+
+    python bench/classify.py [--n-train 1000] [--n-test 200] [--datasets debian_topics ...]
+                             [--no-memory-check] [--json bench/results/classify.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # npc-gzip draws a progress bar per call
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import PeakRSS, machine_info  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier  # noqa: E402
+from kcomp.datasets import load_dataset  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = ("debian_topics", "fortunes_language", "gettext_language")
+#: kNN compressors, one NCD pass each (k=1 and k=2 come from the same top-2 lists)
+KNN_SPECS = ("gzip", "zstd", "lz4", "ppmd")
+DATA: dict = {}  # the current dataset, set before forking so children inherit it
+
+
+# ---------------------------------------------------------------------------------------
+# isolation: one forked process per method
+# ---------------------------------------------------------------------------------------
+def _child(conn, fn, args):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with PeakRSS() as mem:
+                base = mem.peak
+                out = fn(*args)
+        out["peak_rss_mib"] = mem.peak / 2**20
+        out["base_rss_mib"] = base / 2**20
+        conn.send(out)
+    except BaseException as exc:  # report, never hang the parent
+        conn.send({"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+    finally:
+        conn.close()
+
+
+def isolated(fn, *args) -> dict:
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_child, args=(send, fn, args))
+    p.start()
+    send.close()
+    out = recv.recv()
+    p.join()
+    return out
+
+
+def metrics(y_true, y_pred) -> dict:
+    y_true = np.asarray(y_true, dtype=object)
+    y_pred = np.asarray(y_pred, dtype=object)
+    return {"accuracy": float(np.mean(y_true == y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+
+
+# ---------------------------------------------------------------------------------------
+# methods (run in the child; read DATA)
+# ---------------------------------------------------------------------------------------
+def knn_pass(spec: str) -> dict:
+    Xtr, ytr, Xte, yte = DATA["Xtr"], DATA["ytr"], DATA["Xte"], DATA["yte"]
+    t0 = time.perf_counter()
+    clf = NCDKNNClassifier(k=1, compressor=spec).fit(Xtr, ytr)
+    t1 = time.perf_counter()
+    d, i = clf.kneighbors(Xte, n_neighbors=3)  # the 3rd shows ties at k=2
+    t2 = time.perf_counter()
+    y = np.array(yte, dtype=object)
+    preds = {
+        "k1": clf.predict_from_neighbors(d, i, 1).tolist(),
+        "k2_nearest": clf.predict_from_neighbors(d, i, 2, "nearest").tolist(),
+        "k2_lowest": clf.predict_from_neighbors(d, i, 2, "lowest").tolist(),
+    }
+    nb_labels = clf.classes_[clf._y_train[i]]
+    top2 = float(np.mean((nb_labels[:, 0] == y) | (nb_labels[:, 1] == y)))
+    ties2 = int(np.sum(nb_labels[:, 0] != nb_labels[:, 1]))
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": preds, "top2_optimistic": top2,
+            "k2_tied_texts": ties2, "d": d.tolist(), "i": i.tolist()}
+
+
+def knn_auto(spec: str) -> dict:
+    t0 = time.perf_counter()
+    clf = NCDKNNClassifier(k="auto", compressor=spec, weights="distance", k_max=15).fit(DATA["Xtr"], DATA["ytr"])
+    t1 = time.perf_counter()
+    pred = clf.predict(DATA["Xte"])
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist(), "k": int(clf.k_)}
+
+
+def compression(params: dict) -> dict:
+    t0 = time.perf_counter()
+    clf = CompressionClassifier(**params).fit(DATA["Xtr"], DATA["ytr"])
+    t1 = time.perf_counter()
+    pred = clf.predict(DATA["Xte"])
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist(), "compressor": clf.compressor_}
+
+
+def npc_gzip(top_k: int) -> dict:
+    from npc_gzip.compressors.gzip_compressor import GZipCompressor
+    from npc_gzip.knn_classifier import KnnClassifier
+
+    classes = sorted(set(DATA["ytr"]))
+    ytr_int = [classes.index(v) for v in DATA["ytr"]]  # bincount needs ints; lowest int = lowest class
+    t0 = time.perf_counter()
+    model = KnnClassifier(compressor=GZipCompressor(), training_inputs=list(DATA["Xtr"]),
+                          training_labels=ytr_int, distance_metric="ncd")
+    t1 = time.perf_counter()
+    _, labels, _ = model.predict(list(DATA["Xte"]), top_k=top_k)
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": [classes[int(v)] for v in labels]}
+
+
+def tfidf_lr() -> dict:
+    """TF-IDF + logistic regression, C and n-grams tuned on a group-aware validation split
+    carved from TRAIN (20% of the training groups), then refitted on all of TRAIN."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupShuffleSplit
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    Xtr, ytr, groups = np.array(DATA["Xtr"], dtype=object), np.array(DATA["ytr"], dtype=object), DATA["gtr"]
+    feats = {
+        "word 1-2": lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        "char_wb 2-5": lambda: TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        "word 1-2 + char_wb 2-5": lambda: FeatureUnion([
+            ("w", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+            ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))]),
+    }
+    Cs = (1.0, 10.0, 100.0)
+
+    def model(f, C):
+        return make_pipeline(feats[f](), LogisticRegression(C=C, max_iter=3000))
+
+    t0 = time.perf_counter()
+    tr, va = next(GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=0).split(Xtr, ytr, groups))
+    grid = {}
+    for f in feats:
+        for C in Cs:
+            m = model(f, C).fit(list(Xtr[tr]), ytr[tr])
+            grid[f"{f}, C={C}"] = float(np.mean(m.predict(list(Xtr[va])) == ytr[va]))
+    best = max(grid, key=lambda k: (grid[k], -list(grid).index(k)))
+    f, C = best.split(", C=")
+    final = model(f, float(C)).fit(list(Xtr), ytr)
+    t1 = time.perf_counter()
+    pred = final.predict(list(DATA["Xte"]))
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist(), "chosen": best,
+            "validation_accuracy": grid}
+
+
+def memory_check(n_refs: int, n_queries: int) -> dict:
+    """Bounded memory at AG-News reference scale: n_refs real texts, streaming top-k."""
+    refs, labels = DATA["refs"][:n_refs], DATA["ref_labels"][:n_refs]
+    t0 = time.perf_counter()
+    clf = NCDKNNClassifier(k=2, compressor="gzip", n_jobs=1).fit(refs, labels)
+    t1 = time.perf_counter()
+    clf.predict(DATA["queries"][:n_queries])
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "n_refs": len(refs), "n_queries": n_queries}
+
+
+# ---------------------------------------------------------------------------------------
+# the benchmark
+# ---------------------------------------------------------------------------------------
+COMPRESSION_VARIANTS = {
+    "kcomp dict (zstd:19, raw class text)": {"method": "dict"},
+    "kcomp dict (zstd:19, trained 64 KiB)": {"method": "dict", "dict_type": "trained", "dict_size": 65536},
+    "kcomp concat (gzip, 32 KiB tail)": {"method": "concat", "compressor": "gzip"},
+    "kcomp concat (zstd:19, 64 KiB tail)": {"method": "concat", "compressor": "zstd:19"},
+    "kcomp concat (ppmd, 64 KiB tail)": {"method": "concat", "compressor": "ppmd"},
+}
+
+
+def row(name: str, res: dict, yte, pred_key=None, **extra) -> dict:
+    if "error" in res:
+        print(f"  {name}: FAILED {res['error']}", file=sys.stderr)
+        return {"method": name, "error": res["error"]}
+    preds = res["preds"] if pred_key is None else res["preds"][pred_key]
+    out = {"method": name, **metrics(yte, preds), "fit_s": res["fit_s"], "predict_s": res["predict_s"],
+           "peak_rss_mib": res["peak_rss_mib"], "base_rss_mib": res["base_rss_mib"], **extra}
+    print(f"  {name}: acc {out['accuracy']:.3f} F1 {out['macro_f1']:.3f} fit {out['fit_s']:.1f}s "
+          f"predict {out['predict_s']:.1f}s peak {out['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
+    return out
+
+
+def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with_auto: bool) -> dict:
+    splits = load_dataset(name, n_train, n_test, seed=seed)
+    (Xtr, ytr), (Xte, yte) = splits
+    DATA.clear()
+    DATA.update(Xtr=Xtr, ytr=ytr, Xte=Xte, yte=yte, gtr=splits.train_groups)
+    print(f"{name}: {len(Xtr)} train / {len(Xte)} test, {len(set(ytr))} classes", file=sys.stderr, flush=True)
+    rows, checks = [], {}
+    passes = {}
+    for spec in knn_specs:
+        res = isolated(knn_pass, spec)
+        passes[spec] = res
+        if "error" in res:
+            rows.append(row(f"kcomp kNN {spec} k=1", res, yte))
+            continue
+        same = "same NCD pass as k=1"
+        rows.append(row(f"kcomp kNN {spec} k=1", res, yte, "k1", tie_rule="nearest"))
+        if spec == "gzip":
+            rows.append(row(f"kcomp kNN {spec} k=2 fair (ties: nearest)", res, yte, "k2_nearest",
+                            tie_rule="nearest", note=same, k2_tied_texts=res["k2_tied_texts"]))
+            rows.append(row(f"kcomp kNN {spec} k=2 fair (ties: lowest, = npc-gzip rule)", res, yte, "k2_lowest",
+                            tie_rule="lowest", note=same))
+            rows.append({"method": f"kNN {spec} k=2 top-2 (OPTIMISTIC, paper's number; not an accuracy)",
+                         "accuracy": res["top2_optimistic"], "macro_f1": None, "fit_s": res["fit_s"],
+                         "predict_s": res["predict_s"], "peak_rss_mib": res["peak_rss_mib"],
+                         "base_rss_mib": res["base_rss_mib"], "note": same, "optimistic": True})
+    if with_auto:
+        res = isolated(knn_auto, "gzip")
+        rows.append(row("kcomp kNN gzip k=auto (LOO on train), distance-weighted", res, yte,
+                        k_chosen=res.get("k")))
+    for label, params in COMPRESSION_VARIANTS.items():
+        rows.append(row(label, isolated(compression, params), yte))
+    npc = {}
+    for k in (1, 2):
+        npc[k] = isolated(npc_gzip, k)
+        rows.append(row(f"npc-gzip KnnClassifier k={k}" + (" (ties: bincount argmax = lowest)" if k == 2 else ""),
+                        npc[k], yte))
+    res = isolated(tfidf_lr)
+    rows.append(row("TF-IDF + logistic regression (tuned on a train-carved validation split)", res, yte,
+                    chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
+
+    # kcomp vs npc-gzip: same predictions under the same tie rule?
+    g = passes.get("gzip")
+    if g and "error" not in g:
+        d = np.array(g["d"])
+        for k, key in ((1, "k1"), (2, "k2_lowest")):
+            if "error" in npc[k]:
+                continue
+            a, b = g["preds"][key], npc[k]["preds"]
+            diff = [j for j in range(len(a)) if a[j] != b[j]]
+            # a disagreement is explained when distances tie at the k-th neighbour (npc-gzip's
+            # argpartition then picks an arbitrary one of the tied training texts)
+            tie_at_k = [j for j in diff if d[j, k - 1] == d[j, k]]
+            checks[f"k={k}"] = {
+                "n_test": len(a), "identical_predictions": len(a) - len(diff), "differ": len(diff),
+                "differ_with_distance_tie_at_k": len(tie_at_k),
+                "speedup_predict": npc[k]["predict_s"] / g["predict_s"],
+                "speedup_fit_plus_predict": (npc[k]["fit_s"] + npc[k]["predict_s"]) / (g["fit_s"] + g["predict_s"]),
+            }
+    full = _full_size(splits)
+    proj = {}
+    for r in rows:
+        if "error" in r or r.get("optimistic") or r.get("note"):
+            continue
+        m = r["method"]
+        if "kNN" in m or "npc-gzip" in m:  # quadratic: n_test x n_train pairs
+            factor = (full["n_train"] * full["n_test"]) / (len(Xtr) * len(Xte))
+            proj[m] = (r["fit_s"] + r["predict_s"]) * factor if "k=auto" not in m else \
+                r["fit_s"] * (full["n_train"] / len(Xtr)) ** 2 + r["predict_s"] * factor
+        else:  # linear in the test set (class models are capped in size)
+            proj[m] = r["fit_s"] * full["n_train"] / len(Xtr) + r["predict_s"] * full["n_test"] / len(Xte)
+    return {"dataset": name, "info": {k: v for k, v in splits.info.items()}, "n_train": len(Xtr),
+            "n_test": len(Xte), "rows": rows, "npc_gzip_agreement": checks, "full_set": full,
+            "projected_seconds_full_set": proj}
+
+
+def _full_size(splits) -> dict:
+    n = splits.info.get("n_unique_texts", 0) - splits.info.get("n_conflicting_texts_dropped", 0)
+    return {"n_unique_texts": n, "n_train": int(0.8 * n), "n_test": int(0.2 * n),
+            "assumption": "all unique texts, 80/20 split"}
+
+
+def run_memory_check(n_refs: int, n_queries: int) -> dict:
+    from kcomp.datasets import load_debian_topics, load_fortunes_language
+
+    (a, ya), (b, yb) = load_fortunes_language(None, 400, seed=1)
+    deb = load_debian_topics(None, 0, seed=1, sections=("games", "science", "sound", "utils", "net", "devel", "admin",
+                                                        "text", "misc", "x11", "graphics", "web", "doc", "python"))
+    refs = list(a) + list(deb[0][0])
+    labels = list(ya) + list(deb[0][1])
+    DATA.clear()
+    DATA.update(refs=refs, ref_labels=labels, queries=list(b))
+    res = isolated(memory_check, n_refs, n_queries)
+    print(f"memory check: {res}", file=sys.stderr)
+    return res
+
+
+def fmt(v, spec=".3f"):
+    if v is None:
+        return "-"
+    return format(v, spec) if isinstance(v, float) else str(v)
+
+
+def markdown(result: dict) -> str:
+    out = []
+    for ds in result["datasets"]:
+        out.append(f"\n### {ds['dataset']}: {ds['n_train']} train / {ds['n_test']} test, "
+                   f"{len(ds['info']['classes'])} classes, split by {ds['info'].get('split_by')}\n")
+        out.append("| method | accuracy | macro-F1 | fit s | predict s | peak RSS MiB | projected s (full set) |")
+        out.append("|---|---|---|---|---|---|---|")
+        for r in ds["rows"]:
+            if "error" in r:
+                out.append(f"| {r['method']} | failed: {r['error'][:60]} | | | | | |")
+                continue
+            proj = ds["projected_seconds_full_set"].get(r["method"])
+            out.append(f"| {r['method']} | {fmt(r['accuracy'])} | {fmt(r['macro_f1'])} | {fmt(r['fit_s'], '.2f')} | "
+                       f"{fmt(r['predict_s'], '.2f')} | {fmt(r['peak_rss_mib'], '.0f')} | "
+                       f"{fmt(proj, '.0f') if proj is not None else '(same pass)'} |")
+        for k, c in ds["npc_gzip_agreement"].items():
+            out.append(f"\nkcomp gzip vs npc-gzip, {k} (tie rule lowest): {c['identical_predictions']}/{c['n_test']} "
+                       f"identical ({c['differ_with_distance_tie_at_k']} of {c['differ']} differences have tied "
+                       f"distances); kcomp is {c['speedup_predict']:.1f}x faster at predict, "
+                       f"{c['speedup_fit_plus_predict']:.1f}x end to end.")
+        full = ds["full_set"]
+        out.append(f"\nProjection: full set = {full['n_train']} train x {full['n_test']} test "
+                   f"({full['assumption']}), single process.")
+    mc = result.get("memory_check")
+    if mc and "error" not in mc:
+        out.append(f"\nMemory at scale: kNN gzip k=2 with {mc['n_refs']} real reference texts, {mc['n_queries']} "
+                   f"queries: peak RSS {mc['peak_rss_mib']:.0f} MiB (base {mc['base_rss_mib']:.0f}), "
+                   f"predict {mc['predict_s']:.0f} s.")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--n-train", type=int, default=1000)
+    ap.add_argument("--n-test", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--knn", nargs="+", default=list(KNN_SPECS), help="kNN compressor specs")
+    ap.add_argument("--no-auto", action="store_true", help="skip the k=auto (leave-one-out) kNN row")
+    ap.add_argument("--no-memory-check", action="store_true")
+    ap.add_argument("--memory-refs", type=int, default=120000)
+    ap.add_argument("--memory-queries", type=int, default=20)
+    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "classify.json")
+    args = ap.parse_args(argv)
+    result = {"machine": machine_info(), "command": "python bench/classify.py " + " ".join(argv or sys.argv[1:]),
+              "n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": []}
+    for name in args.datasets:
+        result["datasets"].append(run_dataset(name, args.n_train, args.n_test, args.seed, args.knn, not args.no_auto))
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1, default=_jsonable))  # partial results survive
+    if not args.no_memory_check:
+        result["memory_check"] = run_memory_check(args.memory_refs, args.memory_queries)
+    for ds in result["datasets"]:  # drop the bulky neighbour lists from the saved JSON
+        for r in ds["rows"]:
+            r.pop("preds", None)
+    args.json.write_text(json.dumps(result, indent=1, default=_jsonable))
+    print(markdown(result))
+    return 0
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
