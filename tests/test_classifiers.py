@@ -271,3 +271,28 @@ def test_compression_classifier_learns_topics(medium):
     Xtr, ytr, Xte, yte = medium
     assert CompressionClassifier().fit(Xtr, ytr).score(Xte, yte) > 0.5
     assert CompressionClassifier(method="concat").fit(Xtr, ytr).score(Xte, yte) > 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------
+def test_cli_classify_files(small, tmp_path, capsys):
+    import json
+
+    from kcomp.cli import main
+
+    Xtr, ytr, Xte, yte = small
+    for name, X, y in (("train.jsonl", Xtr, ytr), ("test.jsonl", Xte, yte)):
+        (tmp_path / name).write_text("".join(json.dumps({"body": t, "topic": c}) + "\n" for t, c in zip(X, y)))
+    argv = ["classify", "--train", str(tmp_path / "train.jsonl"), "--test", str(tmp_path / "test.jsonl"),
+            "--text-field", "body", "--label-field", "topic", "--k", "3", "--tie-break", "lowest", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    expect = NCDKNNClassifier(k=3, tie_break="lowest").fit(Xtr, ytr).score(Xte, yte)
+    assert out["accuracy"] == pytest.approx(expect)
+    assert out["tie_rule"] == "k=3, ties: lowest" and sum(map(sum, out["confusion_matrix"])) == len(Xte)
+    assert main(argv[:-1] + ["--method", "concat"]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy" in text and "macro-F1" in text and "confusion matrix" in text
+    assert main(["classify", "--train", str(tmp_path / "train.jsonl"), "--test", str(tmp_path / "test.jsonl")]) == 2
+    assert "no field 'text'" in capsys.readouterr().err
