@@ -296,3 +296,24 @@ def test_cli_classify_files(small, tmp_path, capsys):
     assert "accuracy" in text and "macro-F1" in text and "confusion matrix" in text
     assert main(["classify", "--train", str(tmp_path / "train.jsonl"), "--test", str(tmp_path / "test.jsonl")]) == 2
     assert "no field 'text'" in capsys.readouterr().err
+
+
+def test_same_predictions_as_npc_gzip(small):
+    """kcomp gzip kNN with the 'lowest' tie rule reproduces the npc-gzip package (k=1, k=2)."""
+    pytest.importorskip("npc_gzip")
+    from npc_gzip.compressors.gzip_compressor import GZipCompressor
+    from npc_gzip.knn_classifier import KnnClassifier
+
+    Xtr, ytr, Xte, _ = small
+    classes = sorted(set(ytr))
+    model = KnnClassifier(compressor=GZipCompressor(), training_inputs=list(Xtr),
+                          training_labels=[classes.index(y) for y in ytr], distance_metric="ncd")
+    clf = NCDKNNClassifier(k=2, tie_break="lowest").fit(Xtr, ytr)
+    d, i = clf.kneighbors(Xte, n_neighbors=3)
+    for k in (1, 2):
+        ours = clf.predict_from_neighbors(d, i, k).tolist()
+        theirs = [classes[int(v)] for v in model.predict(list(Xte), top_k=k)[1]]
+        # npc-gzip's argpartition picks an arbitrary one of equally distant texts: only a
+        # distance tie at the k-th neighbour may make the two differ
+        for j, (a, b) in enumerate(zip(ours, theirs)):
+            assert a == b or d[j, k - 1] == d[j, k], (k, j)
