@@ -328,6 +328,9 @@ def _fortune_files(lang: str, root: Path) -> list[Path]:
     return files
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _read_fortunes(path: Path) -> list[str]:
     raw = path.read_bytes()
     try:
@@ -335,6 +338,7 @@ def _read_fortunes(path: Path) -> list[str]:
     except UnicodeDecodeError:
         u8 = path.with_name(path.name + ".u8")
         text = u8.read_bytes().decode("utf-8") if u8.is_file() else raw.decode("latin-1")
+    text = _ANSI.sub("", text)  # colour codes (fortunes-zh) would give the language away
     return [e.strip("\n") for e in re.split(r"(?m)^%\s*$", text)]
 
 
