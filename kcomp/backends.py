@@ -97,6 +97,7 @@ class LocalExecutor:
         self.n_workers = n_jobs
         self.payload = payload
         self.pool = None
+        self._failed = False
         if n_jobs > 1:
             import multiprocessing as mp
 
@@ -127,7 +128,10 @@ class LocalExecutor:
                     nxt = next(tasks, None)
                     if nxt is not None:
                         pending.add(self.pool.submit(fn, *nxt))
-        except BrokenProcessPool as exc:
+        except BaseException as exc:
+            self._failed = True
+            if not isinstance(exc, BrokenProcessPool):
+                raise
             raise WorkerLostError(
                 f"a worker process died during the run ({exc}); it may have been killed or run out of "
                 "memory. Lower n_jobs or block_size, and pass checkpoint_dir=... to resume without "
@@ -138,9 +142,20 @@ class LocalExecutor:
                 fut.cancel()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            if self._failed:
+                # after a failed task (notably one that could not be pickled) a clean shutdown
+                # can wait forever on CPython's pool manager: stop the workers instead
+                procs = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for p in procs:
+                    if p.is_alive():
+                        p.terminate()
+                for p in procs:
+                    p.join(10)
+            else:
+                pool.shutdown(wait=True, cancel_futures=True)
         _WORKER.clear()
 
     def __enter__(self):
