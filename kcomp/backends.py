@@ -223,7 +223,7 @@ class DaskExecutor:
             except ValueError:  # no default client: start a private local cluster
                 cluster = distributed.LocalCluster(
                     n_workers=max(1, n_jobs), threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=40,
+                    dashboard_address=":0", silence_logs=40,
                 )
                 client = distributed.Client(cluster, set_as_default=False)
                 self._owned += [cluster, client]
