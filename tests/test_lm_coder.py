@@ -20,6 +20,7 @@ pytest.importorskip("safetensors")
 from kcomp.compressors import get_compressor  # noqa: E402
 from kcomp.errors import CorruptStreamError, InputError, UnknownCompressorError  # noqa: E402
 from kcomp.lm_coder import (  # noqa: E402
+    AdaptConfig,
     DeviceMismatchError,
     LMCompressor,
     OnlineConfig,
@@ -252,6 +253,22 @@ def test_online_round_trip_and_learning(samples):
     assert curve[-256:].mean() < 0.8 * curve[:256].mean()
 
 
+def test_adapt_round_trip_and_learning(samples):
+    cfg = AdaptConfig(group_chunks=2, steps_per_update=1, lr=3e-3)
+    c = LMCompressor(model=tiny_model(0), adapt=True, adapt_config=cfg, device="cpu")
+    data = samples["prose"]
+    stream = c.compress(data)
+    assert parse_header(stream)[0].mode == 2
+    assert c.decompress(stream) == data
+    assert abs(8 * len(stream) - c.raw_size_bits(data)) <= 0.001 * len(stream) * 8 + 64
+    static = LMCompressor(model=tiny_model(0), device="cpu")
+    rep = samples["prose"][:128] * 8
+    assert c.raw_size_bits(rep) < 0.95 * static.raw_size_bits(rep)
+    with pytest.raises(CorruptStreamError, match="model"):
+        static.decompress(stream)  # same weights, but another learning recipe
+    assert get_compressor("lm:adapt").spec == "lm:adapt"
+
+
 def test_online_default_spec_and_function():
     c = get_compressor("lm:online")
     assert c.spec == "lm:online" and c.window is None
@@ -273,7 +290,7 @@ def test_registry_specs():
     assert get_compressor("lm").spec == "lm"
     assert get_compressor("lm:online:headerless").spec == "lm:online:headerless"
     assert get_compressor("lm:cpu").spec == "lm:cpu"
-    for bad in ("lm:3", "lm:turbo", "lm:cpu:cuda"):
+    for bad in ("lm:3", "lm:turbo", "lm:cpu:cuda", "lm:online:adapt"):
         with pytest.raises(UnknownCompressorError):
             get_compressor(bad)
 

@@ -6,11 +6,11 @@
 True
 
 Public API: :class:`LMCompressor`, :func:`load_model`, :func:`save_model`, :func:`train`,
-:func:`prequential_code_lengths`, :class:`OnlineConfig`, :class:`LMCoder`. torch is imported
+:func:`prequential_code_lengths`, :class:`OnlineConfig`, :class:`AdaptConfig`, :class:`LMCoder`. torch is imported
 lazily (only when a model is built or loaded).
 """
 
-from kcomp.lm_coder.coder import DeviceMismatchError, LMCoder, OnlineConfig
+from kcomp.lm_coder.coder import AdaptConfig, DeviceMismatchError, LMCoder, OnlineConfig
 from kcomp.lm_coder.compressor import LMCompressor, prequential_code_lengths
 from kcomp.lm_coder.weights import WeightsError, load_model, model_id, save_model
 
@@ -23,6 +23,7 @@ def train(*args, **kwargs):
 
 
 __all__ = [
+    "AdaptConfig",
     "DeviceMismatchError",
     "LMCoder",
     "LMCompressor",

@@ -13,15 +13,16 @@ interleaved (step-major, chunk-minor). Batches hold at most ``max_batch`` chunks
 Online (prequential) mode starts from a seeded random init. Chunks are coded in groups of
 ``group_chunks``; after coding a group the model takes ``steps_per_update`` Adam steps on it.
 The decoder makes the same updates after decoding the group, so no weights travel with the data
-and the code length includes the cost of learning.
+and the code length includes the cost of learning. Adapt mode does the same starting from the
+pretrained weights (dynamic evaluation): the model specialises to the file as it codes it.
 
 Container (all integers little endian, 29-byte fixed header, then the range coder's 32-bit words)::
 
     0  magic      4  b"KCLM"
     4  version    1  1
-    5  mode       1  0 = pretrained, 1 = online
+    5  mode       1  0 = pretrained, 1 = online, 2 = adapt (pretrained init, learns while coding)
     6  device     1  0 = cpu, 1 = cuda (device class the probabilities were computed on)
-    7  model id   8  SHA-256 prefix of config + weights (online: of the init + learning recipe)
+    7  model id   8  SHA-256 prefix of config + weights (online/adapt: of the init + learning recipe)
     15 length     4  original length in bytes
     19 chunk      2  chunk length (the model's block_size)
     21 n_chunks   4  number of chunks = ceil(length / chunk): the chunk table (all chunks are
@@ -56,7 +57,8 @@ MAGIC = b"KCLM"
 VERSION = 1
 MODE_PRETRAINED = 0
 MODE_ONLINE = 1
-_MODES = {MODE_PRETRAINED: "pretrained", MODE_ONLINE: "online"}
+MODE_ADAPT = 2
+_MODES = {MODE_PRETRAINED: "pretrained", MODE_ONLINE: "online", MODE_ADAPT: "adapt"}
 _DEVICES = {0: "cpu", 1: "cuda"}
 _DEVICE_CODES = {v: k for k, v in _DEVICES.items()}
 _HEADER = struct.Struct("<4sBBB8sIHII")
@@ -277,21 +279,49 @@ class OnlineConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-class OnlineLearner:
-    """A freshly initialised model plus its optimizer; identical on encoder and decoder."""
+@dataclass(frozen=True)
+class AdaptConfig:
+    """``lm:adapt``: the pretrained model keeps learning while it codes (dynamic evaluation)."""
 
-    def __init__(self, config: OnlineConfig, device: str) -> None:
+    group_chunks: int = 4  #: chunks coded between two updates
+    steps_per_update: int = 1
+    lr: float = 1e-3
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+class OnlineLearner:
+    """A model plus its Adam optimizer; encoder, decoder and the code-length pass build the same
+    one and make the same updates, so they stay bit-identical."""
+
+    def __init__(self, model, *, lr: float, steps_per_update: int, device: str) -> None:
+        import torch
+
+        self.model = model.to(device).eval()
+        self.device = device
+        self.steps_per_update = steps_per_update
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, foreach=False)
+
+    @classmethod
+    def fresh(cls, config: OnlineConfig, device: str) -> "OnlineLearner":
+        """Seeded random init (``lm:online``)."""
         import torch
 
         from kcomp.lm_coder.model import ByteGPT
 
-        self.config = config
-        self.device = device
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.model = ByteGPT(config.model_config())
-        self.model.to(device).eval()
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr, foreach=False)
+            model = ByteGPT(config.model_config())
+        return cls(model, lr=config.lr, steps_per_update=config.steps_per_update, device=device)
+
+    @classmethod
+    def adapting(cls, base, config: AdaptConfig, device: str) -> "OnlineLearner":
+        """A private copy of pretrained ``base`` that learns (``lm:adapt``)."""
+        import copy
+
+        model = copy.deepcopy(base).to("cpu")
+        return cls(model, lr=config.lr, steps_per_update=config.steps_per_update, device=device)
 
     def update(self, data: bytes, spans) -> None:
         """``steps_per_update`` Adam steps on the (full-length) chunks ``spans`` of ``data``."""
@@ -300,7 +330,6 @@ class OnlineLearner:
 
         from kcomp.lm_coder.model import BOS
 
-        T = self.config.block_size
         rows = np.stack([np.frombuffer(data[s:e], dtype=np.uint8) for s, e in spans]).astype(np.int64)
         x = np.empty_like(rows)
         x[:, 0] = BOS
@@ -308,26 +337,26 @@ class OnlineLearner:
         xt = torch.from_numpy(x).to(self.device)
         yt = torch.from_numpy(rows).to(self.device)
         self.model.train()
-        for _ in range(self.config.steps_per_update):
-            logits = self.model(xt)
-            loss = F.cross_entropy(logits.reshape(-1, 256), yt.reshape(-1))
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
+        with torch.enable_grad():
+            for _ in range(self.steps_per_update):
+                logits = self.model(xt)
+                loss = F.cross_entropy(logits.reshape(-1, 256), yt.reshape(-1))
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self.opt.step()
         self.model.eval()
-        assert all(e - s == T for s, e in spans)
 
 
 def online_model_id(config: OnlineConfig) -> bytes:
     from kcomp.lm_coder.weights import model_id
 
-    learner = OnlineLearner(config, "cpu")
+    learner = OnlineLearner.fresh(config, "cpu")
     h = hashlib.sha256(b"kcomp-lm-online\0" + config.to_json().encode() + model_id(learner.model))
     return h.digest()[:8]
 
 
-def _online_groups(length: int, config: OnlineConfig):
-    return _batches(length, config.block_size, config.group_chunks)
+def adapt_model_id(base_id: bytes, config: AdaptConfig) -> bytes:
+    return hashlib.sha256(b"kcomp-lm-adapt\0" + config.to_json().encode() + base_id).digest()[:8]
 
 
 # -- public coder ---------------------------------------------------------------------------------
@@ -339,28 +368,47 @@ class LMCoder:
     chunks advanced together (bounds the KV-cache memory).
     """
 
-    def __init__(self, model=None, *, online: OnlineConfig | None = None, device: str = "auto",
-                 threads: int = 1, max_batch: int = 128) -> None:
+    def __init__(self, model=None, *, online: OnlineConfig | None = None, adapt: AdaptConfig | None = None,
+                 device: str = "auto", threads: int = 1, max_batch: int = 128) -> None:
         if (model is None) == (online is None):
             raise ValueError("LMCoder needs exactly one of model= (pretrained) or online= (OnlineConfig)")
+        if adapt is not None and model is None:
+            raise ValueError("adapt= needs a pretrained model=")
         self.requested_device = device
         self.device = resolve_device(device)
         self.threads = threads
         self.max_batch = max_batch
         self.online = online
+        self.adapt = adapt
         if model is not None:
             from kcomp.lm_coder.weights import model_id
 
             self.model = model.to(self.device).eval()
-            self.mode = MODE_PRETRAINED
-            self.model_id = model_id(self.model)
+            self.base_id = model_id(self.model)
             self.chunk = model.config.block_size
+            if adapt is None:
+                self.mode, self.model_id = MODE_PRETRAINED, self.base_id
+            else:
+                self.mode, self.model_id = MODE_ADAPT, adapt_model_id(self.base_id, adapt)
         else:
             self.model = None
             self.mode = MODE_ONLINE
             self.model_id = online_model_id(online)
             self.chunk = online.block_size
         self._memo: dict[bytes, float] = {}
+
+    @property
+    def learns(self) -> bool:
+        return self.mode != MODE_PRETRAINED
+
+    def _learner(self, device: str) -> OnlineLearner:
+        if self.mode == MODE_ONLINE:
+            return OnlineLearner.fresh(self.online, device)
+        return OnlineLearner.adapting(self.model, self.adapt, device)
+
+    def _groups(self, length: int):
+        cfg = self.online if self.mode == MODE_ONLINE else self.adapt
+        return _batches(length, self.chunk, cfg.group_chunks)
 
     # ---- coding ----
     def _header(self, data: bytes, device: str, n_words: int) -> Header:
@@ -378,17 +426,16 @@ class LMCoder:
         family = _family()
         encoder = constriction.stream.queue.RangeEncoder()
         with deterministic(self.threads), torch.no_grad():
-            if self.mode == MODE_PRETRAINED:
+            if not self.learns:
                 for spans in _batches(len(data), self.chunk, self.max_batch):
                     encode_spans(self.model, data, spans, self.device, encoder, family)
             else:
-                learner = OnlineLearner(self.online, self.device)
-                groups = _online_groups(len(data), self.online)
+                learner = self._learner(self.device)
+                groups = self._groups(len(data))
                 for gi, spans in enumerate(groups):
                     encode_spans(learner.model, data, spans, self.device, encoder, family)
                     if gi + 1 < len(groups):
-                        with torch.enable_grad():
-                            learner.update(data, spans)
+                        learner.update(data, spans)
         words = np.asarray(encoder.get_compressed(), dtype="<u4")
         return self._header(data, self.device, len(words)).pack() + words.tobytes()
 
@@ -407,18 +454,17 @@ class LMCoder:
             family = _family()
             buf = bytearray(header.length)
             with deterministic(self.threads), torch.no_grad():
-                if self.mode == MODE_PRETRAINED:
+                if not self.learns:
                     model = self.model.to(device)
                     for spans in _batches(header.length, self.chunk, self.max_batch):
                         decode_spans(model, spans, device, decoder, family, buf)
                 else:
-                    learner = OnlineLearner(self.online, device)
-                    groups = _online_groups(header.length, self.online)
+                    learner = self._learner(device)
+                    groups = self._groups(header.length)
                     for gi, spans in enumerate(groups):
                         decode_spans(learner.model, spans, device, decoder, family, buf)
                         if gi + 1 < len(groups):
-                            with torch.enable_grad():
-                                learner.update(buf, spans)
+                            learner.update(buf, spans)
             if not decoder.maybe_exhausted():
                 raise CorruptStreamError("lm: trailing data after the coded bytes: the stream is corrupted")
             out = bytes(buf)
@@ -461,7 +507,7 @@ class LMCoder:
         """Ideal bits of every byte of ``data`` (teacher forced; online: prequential)."""
         import torch
 
-        if self.mode == MODE_ONLINE:
+        if self.learns:
             return self._prequential(data)
         out = np.zeros(len(data))
         with deterministic(self.threads), torch.no_grad():
@@ -476,8 +522,8 @@ class LMCoder:
         if not data:
             return out
         with deterministic(self.threads):
-            learner = OnlineLearner(self.online, self.device)
-            groups = _online_groups(len(data), self.online)
+            learner = self._learner(self.device)
+            groups = self._groups(len(data))
             for gi, spans in enumerate(groups):
                 with torch.no_grad():
                     for s, e in spans:
@@ -488,7 +534,7 @@ class LMCoder:
 
     def payload_bits(self, data: bytes) -> float:
         """Sum of -log2 p over ``data`` (pretrained: per-chunk memo, so shared prefixes are cheap)."""
-        if self.mode == MODE_ONLINE:
+        if self.learns:
             return float(self._prequential(data).sum())
         import torch
 

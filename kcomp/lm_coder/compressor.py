@@ -1,7 +1,8 @@
 """``LMCompressor``: the neural coder behind the :class:`~kcomp.compressors.base.Compressor` protocol.
 
 Spec strings (see :mod:`kcomp.compressors.lm`): ``lm`` (shipped pretrained weights),
-``lm:online`` (prequential: learns while coding, no weights), plus optional ``cpu`` / ``cuda``
+``lm:online`` (prequential: learns while coding, no weights), ``lm:adapt`` (shipped weights that
+keep learning while coding, i.e. dynamic evaluation), plus optional ``cpu`` / ``cuda``
 to pin the device and ``headerless``. torch is imported only when the coder is first used.
 """
 
@@ -14,7 +15,16 @@ import numpy as np
 
 from kcomp.compressors.base import Compressor
 from kcomp.errors import CorruptStreamError, InputError
-from kcomp.lm_coder.coder import HEADER_BITS, MODE_ONLINE, MODE_PRETRAINED, LMCoder, OnlineConfig, parse_header
+from kcomp.lm_coder.coder import (
+    HEADER_BITS,
+    MODE_ADAPT,
+    MODE_ONLINE,
+    MODE_PRETRAINED,
+    AdaptConfig,
+    LMCoder,
+    OnlineConfig,
+    parse_header,
+)
 
 
 class LMCompressor(Compressor):
@@ -26,17 +36,21 @@ class LMCompressor(Compressor):
     model: an in-memory :class:`~kcomp.lm_coder.model.ByteGPT` instead of ``weights``.
     online: prequential mode (no weights): learn while coding, from a seeded random init.
     online_config: :class:`~kcomp.lm_coder.coder.OnlineConfig` (default ``OnlineConfig()``).
+    adapt: pretrained weights that keep learning on what they code (``AdaptConfig``).
     device: 'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.
     """
 
     family = "lm"
 
     def __init__(self, *, weights: str | os.PathLike | None = None, model=None, online: bool = False,
-                 online_config: OnlineConfig | None = None, device: str = "auto", threads: int = 1,
+                 online_config: OnlineConfig | None = None, adapt: bool = False,
+                 adapt_config: AdaptConfig | None = None, device: str = "auto", threads: int = 1,
                  headerless: bool = False) -> None:
         super().__init__(None, headerless=headerless)
         if online and (weights is not None or model is not None):
             raise InputError("lm:online learns from scratch: do not pass weights= or model=")
+        if online and adapt:
+            raise InputError("choose one of online (from scratch) and adapt (pretrained + learning)")
         if weights is not None and model is not None:
             raise InputError("pass weights= or model=, not both")
         if str(device).lower() not in ("auto", "cpu") and not str(device).lower().startswith("cuda"):
@@ -45,12 +59,14 @@ class LMCompressor(Compressor):
         self._model = model
         self.online = online
         self.online_config = online_config or OnlineConfig() if online else None
+        self.adapt = adapt
+        self.adapt_config = adapt_config or AdaptConfig() if adapt else None
         self.device = str(device).lower()
         self.threads = threads
         self._coder: LMCoder | None = None
         self._other: dict[int, LMCoder] = {}
-        self.has_prefix_reuse = not online
-        if online:
+        self.has_prefix_reuse = not (online or adapt)
+        if online or adapt:
             self.window = None  # learning carries everything seen so far
         elif model is not None:
             self.window = model.config.block_size
@@ -59,7 +75,7 @@ class LMCompressor(Compressor):
 
     # -- identity ------------------------------------------------------------------------------
     def _flags(self) -> list[str]:
-        flags = ["online"] if self.online else []
+        flags = ["online"] if self.online else ["adapt"] if self.adapt else []
         if self.device != "auto":
             flags.append("cuda" if self.device.startswith("cuda") else "cpu")
         return flags
@@ -68,7 +84,7 @@ class LMCompressor(Compressor):
         if not isinstance(other, LMCompressor) or other.spec != self.spec:
             return False
         if self.online or (self._model is None and other._model is None and self.weights == other.weights):
-            return self.online_config == other.online_config
+            return self.online_config == other.online_config and self.adapt_config == other.adapt_config
         return self.coder.model_id == other.coder.model_id
 
     def __hash__(self) -> int:
@@ -77,8 +93,10 @@ class LMCompressor(Compressor):
     def __reduce__(self):
         if self._model is not None:
             state = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
-            return (_rebuild_from_state, (self._model.config.to_json(), state, self.device, self.threads, self.headerless))
-        return (_rebuild, (self.weights, self.online, self.online_config, self.device, self.threads, self.headerless))
+            return (_rebuild_from_state, (self._model.config.to_json(), state, self.adapt, self.adapt_config,
+                                          self.device, self.threads, self.headerless))
+        return (_rebuild, (self.weights, self.online, self.online_config, self.adapt, self.adapt_config,
+                           self.device, self.threads, self.headerless))
 
     # -- the coder (lazy: loads torch and the weights on first use) ---------------------------
     @property
@@ -92,8 +110,9 @@ class LMCompressor(Compressor):
                     from kcomp.lm_coder.weights import load_model
 
                     model = load_model(self.weights)
-                self._coder = LMCoder(model, device=self.device, threads=self.threads)
-                self.window = model.config.block_size
+                self._coder = LMCoder(model, adapt=self.adapt_config, device=self.device, threads=self.threads)
+                if not self.adapt:
+                    self.window = model.config.block_size
         return self._coder
 
     @property
@@ -107,7 +126,7 @@ class LMCompressor(Compressor):
 
     def _decompress(self, data: bytes) -> bytes:
         header, _ = parse_header(data)
-        own_mode = MODE_ONLINE if self.online else MODE_PRETRAINED
+        own_mode = MODE_ONLINE if self.online else MODE_ADAPT if self.adapt else MODE_PRETRAINED
         coder = self.coder if header.mode == own_mode else None
         if coder is None:
             # the container says which mode made it: decode with the default coder of that mode
@@ -118,7 +137,9 @@ class LMCompressor(Compressor):
                 else:
                     from kcomp.lm_coder.weights import load_model
 
-                    coder = LMCoder(load_model(None), device=self.device, threads=self.threads)
+                    base = self._model if self._model is not None else load_model(self.weights)
+                    adapt = AdaptConfig() if header.mode == MODE_ADAPT else None
+                    coder = LMCoder(base, adapt=adapt, device=self.device, threads=self.threads)
                 self._other[header.mode] = coder
         return coder.decode(data)
 
@@ -142,10 +163,10 @@ class LMCompressor(Compressor):
         return self.coder.code_lengths(_as_bytes(data))
 
     def prequential_code_lengths(self, data: bytes) -> np.ndarray:
-        """Online mode's per-position bits: each byte priced by the model trained on what precedes
-        its group of chunks. The sum plus :attr:`overhead_bits` is :meth:`raw_size_bits`."""
-        if not self.online:
-            raise InputError("prequential_code_lengths needs lm:online (this compressor is pretrained)")
+        """Online/adapt mode's per-position bits: each byte priced by the model trained on what
+        precedes its group of chunks. The sum plus :attr:`overhead_bits` is :meth:`raw_size_bits`."""
+        if not (self.online or self.adapt):
+            raise InputError("prequential_code_lengths needs lm:online or lm:adapt (this compressor is static)")
         return self.code_lengths(data)
 
 
@@ -157,19 +178,20 @@ def _as_bytes(data) -> bytes:
     raise InputError(f"lm compresses bytes, got {type(data).__name__}")
 
 
-def _rebuild(weights, online, online_config, device, threads, headerless):
-    return LMCompressor(weights=weights, online=online, online_config=online_config, device=device,
-                        threads=threads, headerless=headerless)
+def _rebuild(weights, online, online_config, adapt, adapt_config, device, threads, headerless):
+    return LMCompressor(weights=weights, online=online, online_config=online_config, adapt=adapt,
+                        adapt_config=adapt_config, device=device, threads=threads, headerless=headerless)
 
 
-def _rebuild_from_state(config_json, state, device, threads, headerless):
+def _rebuild_from_state(config_json, state, adapt, adapt_config, device, threads, headerless):
     import torch
 
     from kcomp.lm_coder.model import ByteGPT, ModelConfig
 
     model = ByteGPT(ModelConfig.from_json(config_json))
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-    return LMCompressor(model=model.eval(), device=device, threads=threads, headerless=headerless)
+    return LMCompressor(model=model.eval(), adapt=adapt, adapt_config=adapt_config, device=device,
+                        threads=threads, headerless=headerless)
 
 
 def prequential_code_lengths(data: bytes, config: OnlineConfig | None = None, device: str = "auto") -> np.ndarray:

@@ -31,7 +31,10 @@ import subprocess
 import zlib
 from dataclasses import dataclass
 
-DESCRIPTIONS = os.environ.get("KCOMP_DESCRIPTIONS", "/work/shared/data/debian-descriptions.jsonl.gz")
+DESCRIPTIONS = os.environ.get(
+    "KCOMP_DESCRIPTIONS",
+    os.path.join(os.environ.get("KCOMP_DATA", "/work/shared/data"), "debian-descriptions.jsonl.gz"),
+)
 FORTUNES_DIR = "/usr/share/games/fortunes"
 FORTUNES_HELD_OUT = ("literature", "wisdom")
 PYTHON_LIB = os.environ.get("KCOMP_PYTHON_LIB", "/root/.pyenv/versions/3.11.7/lib/python3.11")

@@ -19,8 +19,11 @@ from dataclasses import asdict
 
 import numpy as np
 
-DEFAULT_MIX = {"descriptions": 0.35, "fortunes": 0.2, "bible": 0.15, "python": 0.3}
+DEFAULT_MIX = {"descriptions": 0.4, "fortunes": 0.25, "bible": 0.15, "python": 0.2}
 DEFAULT_CONFIG = dict(block_size=512, n_layer=4, n_head=4, n_embd=96, mlp_ratio=4)
+#: sequence-length warm-up: (fraction of the steps at which it starts, window length); the
+#: batch holds ``tokens_per_step // length`` windows, so every step sees the same number of bytes
+DEFAULT_SEQ_SCHEDULE = ((0.0, 128), (0.4, 256), (0.7, 512))
 
 
 def _windows(rng: np.random.Generator, data: np.ndarray, n: int, size: int) -> np.ndarray:
@@ -63,9 +66,10 @@ def evaluate(model, data: bytes, *, max_chunks: int = 32, batch: int = 8) -> flo
 def train(
     out: str | None = None,
     *,
-    steps: int = 1250,
-    batch_size: int = 8,
-    lr: float = 2e-3,
+    steps: int = 3200,
+    tokens_per_step: int = 2048,
+    seq_schedule=DEFAULT_SEQ_SCHEDULE,
+    lr: float = 4e-3,
     min_lr_ratio: float = 0.1,
     warmup: int = 50,
     weight_decay: float = 0.01,
@@ -135,8 +139,10 @@ def train(
             log(f"stopping early at step {step}: {max_minutes} minutes used")
             break
         model.train()
+        seq_len = min(cfg.block_size, [n for f, n in seq_schedule if step >= f * steps][-1])
+        batch_size = max(1, tokens_per_step // seq_len)
         which = rng.choice(len(names), size=batch_size, p=probs)
-        rows = [_windows(rng, train_arrays[names[w]], 1, cfg.block_size)[0] for w in which]
+        rows = [_windows(rng, train_arrays[names[w]], 1, seq_len)[0] for w in which]
         x, y = _as_batch(np.stack(rows))
         for group in opt.param_groups:
             group["lr"] = lr_at(step)
@@ -150,7 +156,8 @@ def train(
         bits = loss.item() / math.log(2)
         ema = bits if ema is None else 0.98 * ema + 0.02 * bits
         if step % 50 == 0 or step == steps - 1:
-            log(f"step {step:5d}  loss {bits:.3f} bits/byte (ema {ema:.3f})  lr {lr_at(step):.2e}  {time.time() - t0:.0f}s")
+            log(f"step {step:5d}  loss {bits:.3f} bits/byte (ema {ema:.3f})  lr {lr_at(step):.2e}  "
+                f"len {seq_len}x{batch_size}  {time.time() - t0:.0f}s")
         if eval_every and step > 0 and step % eval_every == 0:
             held = {k: round(evaluate(model, s.held_out, max_chunks=16), 4) for k, s in corpus.items()}
             history.append({"step": step, "train_ema": round(ema, 4), "held_out": held})
@@ -167,8 +174,9 @@ def train(
         "steps": steps,
         "steps_done": done,
         "stopped_early": stopped_early,
-        "batch_size": batch_size,
-        "tokens_seen": done * batch_size * cfg.block_size,
+        "tokens_per_step": tokens_per_step,
+        "seq_schedule": [list(x) for x in seq_schedule],
+        "tokens_seen": done * tokens_per_step,
         "lr": lr,
         "min_lr_ratio": min_lr_ratio,
         "warmup": warmup,
@@ -201,9 +209,9 @@ def main(argv=None) -> int:
 
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--out", default=None, help="weights file to write (default: the shipped weights path)")
-    ap.add_argument("--steps", type=int, default=1250)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--steps", type=int, default=3200)
+    ap.add_argument("--tokens-per-step", type=int, default=2048)
+    ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=23.0)
@@ -218,7 +226,7 @@ def run_from_args(args, default_out: str) -> int:
     recipe = train(
         args.out or default_out,
         steps=args.steps,
-        batch_size=args.batch_size,
+        tokens_per_step=args.tokens_per_step,
         lr=args.lr,
         seed=args.seed,
         threads=args.threads,
