@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import os
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -231,6 +232,11 @@ class NCDKNNClassifier(_TextClassifierBase):
         ``distance`` weighs each neighbour's vote by 1 / max(NCD, 1e-6).
     k_max : int, default 25
         Largest k tried by ``k="auto"``.
+    backend : None, "processes", "dask", scheduler address or dask Client, default None
+        Where the NCD tasks run (see :func:`kcomp.ncd_topk`); results do not depend on it.
+    checkpoint_dir : str or path, default None
+        Resumable NCD passes: each ``ncd_topk`` call keeps its finished blocks under a
+        subdirectory named after the call and a hash of its query texts.
 
     Attributes
     ----------
@@ -243,7 +249,7 @@ class NCDKNNClassifier(_TextClassifierBase):
     """
 
     def __init__(self, k=1, compressor="gzip", tie_break="nearest", random_state=None, symmetric=False,
-                 n_jobs=1, separator=" ", weights="uniform", k_max=25):
+                 n_jobs=1, separator=" ", weights="uniform", k_max=25, backend=None, checkpoint_dir=None):
         self.k = k
         self.compressor = compressor
         self.tie_break = tie_break
@@ -253,6 +259,16 @@ class NCDKNNClassifier(_TextClassifierBase):
         self.separator = separator
         self.weights = weights
         self.k_max = k_max
+        self.backend = backend
+        self.checkpoint_dir = checkpoint_dir
+
+    def _engine_kw(self, tag: str, queries: Sequence[bytes]) -> dict:
+        """``backend`` and, with ``checkpoint_dir``, this call's own checkpoint directory."""
+        kw = {"backend": self.backend}
+        if self.checkpoint_dir is not None:
+            h = hashlib.sha256(b"".join(len(t).to_bytes(8, "little") + t for t in queries)).hexdigest()[:16]
+            kw["checkpoint_dir"] = os.path.join(os.fspath(self.checkpoint_dir), f"{tag}-{h}")
+        return kw
 
     # -- fit ------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -290,7 +306,7 @@ class NCDKNNClassifier(_TextClassifierBase):
             return 1, {}
         kmax = int(min(self.k_max, n - 1))
         dist, ind = ncd_topk(Xb, Xb, kmax, self.compressor_, separator=self.separator, symmetric=self.symmetric,
-                             n_jobs=self.n_jobs, exclude_self=True)
+                             n_jobs=self.n_jobs, exclude_self=True, **self._engine_kw(f"loo-k{kmax}", Xb))
         acc = {}
         for k in range(1, kmax + 1):
             pred = self._vote(dist[:, :k], ind[:, :k])
@@ -314,13 +330,14 @@ class NCDKNNClassifier(_TextClassifierBase):
             if nn > self.n_train_ - 1:
                 raise InputError(f"n_neighbors={nn} is larger than the {self.n_train_ - 1} other training texts")
             dist, ind = ncd_topk(self._X_train, self._X_train, int(nn), self.compressor_, separator=self.separator,
-                                 symmetric=self.symmetric, n_jobs=self.n_jobs, exclude_self=True)
+                                 symmetric=self.symmetric, n_jobs=self.n_jobs, exclude_self=True,
+                                 **self._engine_kw(f"loo-k{nn}", self._X_train))
         else:
             if nn > self.n_train_:
                 raise InputError(f"n_neighbors={nn} is larger than the {self.n_train_} training texts")
             Xb = self._validate_predict(X)
             dist, ind = ncd_topk(Xb, self._X_train, int(nn), self.compressor_, separator=self.separator,
-                                 symmetric=self.symmetric, n_jobs=self.n_jobs)
+                                 symmetric=self.symmetric, n_jobs=self.n_jobs, **self._engine_kw(f"knn-k{nn}", Xb))
         return (dist, ind) if return_distance else ind
 
     def _votes(self, dist: np.ndarray, ind: np.ndarray) -> np.ndarray:

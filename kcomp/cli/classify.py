@@ -41,6 +41,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--weights", choices=("uniform", "distance"), default="uniform", help="knn vote weights")
     p.add_argument("--symmetric", action="store_true", help="knn: joint size min(C(xy), C(yx))")
     p.add_argument("--n-jobs", type=int, default=1, help="knn: worker processes, -1 for all cores (1)")
+    p.add_argument("--backend", default="processes", metavar="BACKEND",
+                   help="knn: 'processes' (default), 'dask' (local Dask cluster of --n-jobs workers) or a Dask "
+                        "scheduler address such as tcp://host:8786")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="knn: keep finished NCD blocks in DIR; rerunning with the same DIR resumes a killed run")
     add_json_arg(p)
     p.set_defaults(func=run)
 
@@ -70,7 +75,7 @@ def _make(args):
         k = args.k if args.k == "auto" else _int_k(args.k)
         return NCDKNNClassifier(k=k, compressor=args.compressor or "gzip", tie_break=args.tie_break,
                                 random_state=args.seed, symmetric=args.symmetric, n_jobs=args.n_jobs,
-                                weights=args.weights)
+                                weights=args.weights, backend=args.backend, checkpoint_dir=args.checkpoint)
     return CompressionClassifier(method=args.method, compressor=args.compressor)
 
 
