@@ -88,10 +88,10 @@ def metrics(y_true, y_pred) -> dict:
 # ---------------------------------------------------------------------------------------
 # methods (run in the child; read DATA)
 # ---------------------------------------------------------------------------------------
-def knn_pass(spec: str) -> dict:
+def knn_pass(spec: str, n_jobs: int = 1) -> dict:
     Xtr, ytr, Xte, yte = DATA["Xtr"], DATA["ytr"], DATA["Xte"], DATA["yte"]
     t0 = time.perf_counter()
-    clf = NCDKNNClassifier(k=1, compressor=spec).fit(Xtr, ytr)
+    clf = NCDKNNClassifier(k=1, compressor=spec, n_jobs=n_jobs).fit(Xtr, ytr)
     t1 = time.perf_counter()
     d, i = clf.kneighbors(Xte, n_neighbors=3)  # the 3rd shows ties at k=2
     t2 = time.perf_counter()
@@ -259,6 +259,11 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
                          "accuracy": res["top2_optimistic"], "macro_f1": None, "fit_s": res["fit_s"],
                          "predict_s": res["predict_s"], "peak_rss_mib": res["peak_rss_mib"],
                          "base_rss_mib": res["base_rss_mib"], "note": same, "optimistic": True})
+    if "gzip" in passes and "error" not in passes["gzip"]:
+        res = isolated(knn_pass, "gzip", 2)
+        same_preds = "error" not in res and res["preds"]["k1"] == passes["gzip"]["preds"]["k1"]
+        rows.append(row("kcomp kNN gzip k=1, n_jobs=2 (2 worker processes)", res, yte, "k1",
+                        identical_to_n_jobs_1=same_preds))
     if with_auto:
         res = isolated(knn_auto, "gzip")
         rows.append(row("kcomp kNN gzip k=auto (LOO on train), distance-weighted", res, yte,
