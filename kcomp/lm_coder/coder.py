@@ -239,6 +239,11 @@ def decode_spans(model, spans, device: str, decoder, family, out: bytearray) -> 
 
 
 # -- teacher-forced code lengths (fast path) ------------------------------------------------------
+PRECISION = 24  #: constriction's default range coder quantises probabilities to 2**-24
+FLOOR = 2.0**-PRECISION
+N_SYMBOLS_FLOOR = 256 * FLOOR
+
+
 def chunk_code_lengths(model, chunk: bytes, device: str):
     """Bits of every byte of one chunk (batch of one, teacher forced): float64 array."""
     import torch
@@ -252,8 +257,11 @@ def chunk_code_lengths(model, chunk: bytes, device: str):
         logits = model(chunk_inputs(chunk, device))[0]
         logp = F.log_softmax(logits.float(), dim=-1)
         target = torch.from_numpy(np.frombuffer(chunk, dtype=np.uint8).astype(np.int64)).to(device)
-        nll = -logp.gather(1, target.view(-1, 1))[:, 0]
-    return nll.double().cpu().numpy() / math.log(2)
+        logp_t = logp.gather(1, target.view(-1, 1))[:, 0].double().cpu().numpy()
+    # the coder's leaky quantisation gives every byte at least one of 2**PRECISION quanta, so an
+    # "impossible" byte costs about PRECISION bits, never more: price that floor too
+    p = np.exp(logp_t) * (1.0 - N_SYMBOLS_FLOOR) + FLOOR
+    return -np.log2(p)
 
 
 # -- online learning ------------------------------------------------------------------------------
