@@ -15,6 +15,7 @@ neighbours has the right label: an upper bound, not an accuracy.
 
     python bench/classify.py [--n-train 1000] [--n-test 200] [--datasets debian_topics ...]
                              [--no-memory-check] [--json bench/results/classify.json]
+    python bench/classify.py --tables-from bench/results/classify.json   # reprint the tables
 """
 
 from __future__ import annotations
@@ -387,7 +388,11 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-refs", type=int, default=120000)
     ap.add_argument("--memory-queries", type=int, default=20)
     ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "classify.json")
+    ap.add_argument("--tables-from", type=Path, metavar="JSON", help="only print the tables of a saved run")
     args = ap.parse_args(argv)
+    if args.tables_from:
+        print(markdown(json.loads(args.tables_from.read_text())))
+        return 0
     result = {"machine": machine_info(), "command": "python bench/classify.py " + " ".join(argv or sys.argv[1:]),
               "n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": []}
     for name in args.datasets:
