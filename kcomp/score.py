@@ -178,10 +178,6 @@ class MinHasher:
         return out
 
 
-def _estimate_jaccard(s1: np.ndarray, s2: np.ndarray) -> float:
-    return float(np.mean(s1 == s2))
-
-
 # ---------------------------------------------------------------------------------------
 # power-law fit
 # ---------------------------------------------------------------------------------------
@@ -343,6 +339,8 @@ class CompressorScore:
     n_chunks: int
     sees_bytes: int  #: min(window, chunk_bytes): farthest repeat the codec can exploit
     seconds: float = 0.0
+    n_samples_scored: int = 0  #: samples this compressor priced (< all for slow ones: see lm_bytes)
+    bytes_scored: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -410,7 +408,8 @@ class ScoreResult:
             red = "n/a" if c.redundancy is None else f"{100 * c.redundancy:.1f}% ({c.shared_bits / 8:,.0f} B)"
             q = f"{sr['q05']:.3f} / {sr['q95']:.3f}" if sr else "n/a"
             med = f"{sr['median']:.3f} ({c.sample_ratio_framing_free['median']:.3f})" if sr else "n/a"
-            out.append(f"| {c.spec} | {c.bits_per_byte:.3f} | {c.ratio:.4f} | {med} | {q} | {red} | "
+            name = c.spec if c.n_samples_scored >= self.n_samples else f"{c.spec} (subset: {c.n_samples_scored:,})"
+            out.append(f"| {name} | {c.bits_per_byte:.3f} | {c.ratio:.4f} | {med} | {q} | {red} | "
                        f"{_human(c.window)} | {_human(c.chunk_bytes)} |")
         out += ["", "Shared = sum of per-sample sizes minus the size of their concatenation (framing "
                 "removed from both), i.e. bits the samples share. The concatenation is compressed in "
@@ -605,6 +604,28 @@ def _reservoir(it: Iterable, k: int, seed: int, bar=None) -> tuple[list[tuple[in
     return res, total
 
 
+def _summarize(c: Compressor, s: np.ndarray, lens: np.ndarray, concat_raw: float, concat_len: int, n_chunks: int,
+               fr: float, chunk_bytes: int, seconds: float) -> CompressorScore:
+    """One compressor's row from per-sample sizes ``s`` (bits) of samples of lengths ``lens``."""
+    n = int(lens.size)
+    ne = lens > 0
+    concat_ff = concat_raw - fr * n_chunks
+    sum_hl = float(np.sum(s - fr))
+    shared = sum_hl - concat_ff
+    sees = chunk_bytes if c.window is None else min(c.window, chunk_bytes)
+    return CompressorScore(
+        spec=c.spec, window=c.window, total_bits=concat_raw,
+        bits_per_byte=concat_raw / concat_len if concat_len else float("nan"),
+        ratio=concat_raw / 8.0 / concat_len if concat_len else float("nan"),
+        sample_ratio=_quantiles(s[ne] / 8.0 / lens[ne]),
+        sample_ratio_framing_free=_quantiles(np.maximum(s[ne] - fr, 0) / 8.0 / lens[ne]),
+        sum_sample_bits=sum_hl, concat_bits=concat_ff,
+        shared_bits=shared if n > 1 else 0.0,
+        redundancy=(shared / sum_hl if sum_hl > 0 else None) if n > 1 else None,
+        chunk_bytes=chunk_bytes, n_chunks=n_chunks, sees_bytes=sees, seconds=seconds,
+        n_samples_scored=n, bytes_scored=int(lens.sum()))
+
+
 # ---------------------------------------------------------------------------------------
 # the scorer
 # ---------------------------------------------------------------------------------------
@@ -623,6 +644,7 @@ def score_dataset(
     max_candidates_per_sample: int = 20,
     curve_compressor: str | Compressor | None = None,
     curve_bytes: int | None = None,
+    lm_bytes: int = 256 << 10,
     n_outliers: int = 5,
     min_outlier_bytes: int = 64,
     n_examples: int = 5,
@@ -635,7 +657,9 @@ def score_dataset(
     ``sample``: score a uniform random sample of that many samples (reservoir; holds them).
     ``curve_compressor``: the adaptive model of the learning curve (default: ``lm:online`` when
     installed, else ``ppmd``, else ``lzma``); ``curve_bytes`` caps its data (default 2 MiB, 256 KiB for lm);
-    0 disables it. ``near_dup_threshold``: NCD at or below which a candidate pair is a near
+    0 disables it. ``lm_bytes``: slow neural compressors (family ``lm``) price a seeded random
+    subset of samples of about this many bytes (all samples when the set is smaller); their
+    row says how many. ``near_dup_threshold``: NCD at or below which a candidate pair is a near
     duplicate; ``near_dup_threshold=None`` disables near-duplicate search.
     """
     from tqdm.auto import tqdm
@@ -650,6 +674,10 @@ def score_dataset(
         raise InputError(f"compressors repeat: {[c.spec for c in comps]}")
     gz = get_compressor("gzip")
     gz_idx = next((k for k, c in enumerate(comps) if c.spec == gz.spec), None)
+    slow = [k for k, c in enumerate(comps) if c.family == "lm"]  # ~20 KB/s on a CPU: subset only
+    fast = [k for k in range(len(comps)) if k not in slow]
+    if slow and (not isinstance(lm_bytes, (int, np.integer)) or lm_bytes < 1):
+        raise InputError(f"lm_bytes must be a positive int, got {lm_bytes!r}")
     nd_comp = get_compressor(near_dup_compressor)
     if sample is not None and (not isinstance(sample, int) or sample < 1):
         raise InputError(f"sample must be a positive int, got {sample!r}")
@@ -690,7 +718,6 @@ def score_dataset(
     lengths = array("q")  # compact per-sample numbers: 8 bytes each
     sizes = [array("d") for _ in comps]
     gz_sizes = array("d")
-    concat_bits = np.zeros(nc)
     concat_raw_bits = np.zeros(nc)
     n_chunks = 0
     chunk: list[bytes] = []
@@ -711,19 +738,18 @@ def score_dataset(
         lsh = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
         template = MinHash(num_perm=num_perm, seed=seed)
         sigs: dict[int, np.ndarray] = {}
-    out_idx = gz_idx if gz_idx is not None else 0
 
     def flush():
         nonlocal chunk, chunk_len, n_chunks
         if not chunk:
             return
         blob = SEPARATOR.join(chunk)
-        for k, c in enumerate(comps):
+        for k in fast:
+            c = comps[k]
             t0 = time.perf_counter()
             b = size_bits(c, blob)
             seconds[k] += time.perf_counter() - t0
             concat_raw_bits[k] += b
-            concat_bits[k] += b - fr[k]
         n_chunks += 1
         chunk, chunk_len = [], 0
 
@@ -738,9 +764,9 @@ def score_dataset(
                 n_empty += 1
             elif kinds == {"bytes"} and looks_binary(x):
                 n_binary += 1
-            for k, c in enumerate(comps):
+            for k in fast:
                 t0 = time.perf_counter()
-                sizes[k].append(size_bits(c, x))
+                sizes[k].append(size_bits(comps[k], x))
                 seconds[k] += time.perf_counter() - t0
             gz_sizes.append(sizes[gz_idx][-1] if gz_idx is not None else gz.size_bits(x))
             # whole-set concatenation, chunked
@@ -764,11 +790,14 @@ def score_dataset(
                 m = template.copy()
                 m.hashvalues = sig
                 found = lsh.query(m)
-                if len(found) > max_candidates_per_sample:
-                    n_lsh_truncated += 1
-                    found = sorted(found, key=lambda j: -_estimate_jaccard(sigs[j], sig))[:max_candidates_per_sample]
-                for j in found:
-                    cand_pairs.append((j, i, _estimate_jaccard(sigs[j], sig)))
+                if found:
+                    found = np.fromiter(found, dtype=np.int64, count=len(found))
+                    jac = (np.stack([sigs[j] for j in found]) == sig).mean(axis=1)
+                    if found.size > max_candidates_per_sample:  # keep the most similar
+                        n_lsh_truncated += 1
+                        keep = np.lexsort((found, -jac))[:max_candidates_per_sample]
+                        found, jac = found[keep], jac[keep]
+                    cand_pairs.extend(zip(found.tolist(), [i] * found.size, jac.tolist()))
                 lsh.insert(i, m)
                 sigs[i] = sig
             bar.update(1)
@@ -795,21 +824,13 @@ def score_dataset(
     concat_len = n_bytes + max(n - n_chunks, 0)  # samples plus the separators inside each chunk
     results = []
     sample_ratios = {}
-    for k, c in enumerate(comps):
-        s = np.asarray(sizes[k])
-        ratios = s[nonempty] / 8.0 / lengths_a[nonempty]
-        sample_ratios[c.spec] = ratios
-        sum_hl = float(np.sum(s - fr[k]))
-        shared = sum_hl - float(concat_bits[k])
-        sees = chunk_bytes if c.window is None else min(c.window, chunk_bytes)
-        results.append(CompressorScore(
-            spec=c.spec, window=c.window, total_bits=float(concat_raw_bits[k]),
-            bits_per_byte=float(concat_raw_bits[k]) / concat_len, ratio=float(concat_raw_bits[k]) / 8.0 / concat_len,
-            sample_ratio=_quantiles(ratios),
-            sample_ratio_framing_free=_quantiles(np.maximum(s[nonempty] - fr[k], 0) / 8.0 / lengths_a[nonempty]),
-            sum_sample_bits=sum_hl, concat_bits=float(concat_bits[k]),
-            shared_bits=shared if n > 1 else 0.0, redundancy=(shared / sum_hl if sum_hl > 0 else None) if n > 1 else None,
-            chunk_bytes=chunk_bytes, n_chunks=n_chunks, sees_bytes=sees, seconds=float(seconds[k])))
+    results: list[CompressorScore | None] = [None] * len(comps)
+    for k in fast:
+        c = comps[k]
+        results[k] = _summarize(c, np.asarray(sizes[k]), lengths_a, float(concat_raw_bits[k]), concat_len,
+                                n_chunks, fr[k], chunk_bytes, float(seconds[k]))
+        sample_ratios[c.spec] = np.asarray(sizes[k])[nonempty] / 8.0 / lengths_a[nonempty]
+        sees = results[k].sees_bytes
         if c.window is not None and n_bytes > c.window and n > 1:
             notes.append(f"{c.spec}: window {_human(c.window)} < dataset {_human(n_bytes)}: its cross-sample "
                          f"redundancy only counts repeats within {_human(sees)} of each other")
@@ -818,7 +839,7 @@ def score_dataset(
                      "(streaming, bounded memory): repeats across chunks are not counted")
     # ---- outliers: framing-free bits/byte, ranked by the residual given the sample length
     # (short samples always compress worse: ranking raw bits/byte would only list the shortest)
-    out_bits = np.asarray(sizes[out_idx]) - fr[out_idx]
+    out_bits = np.asarray(gz_sizes) - framing_bits(gz)
     elig = np.flatnonzero(lengths_a >= min_outlier_bytes)
     outlier_rows: dict[str, list] = {"least": [], "most": []}
     if elig.size >= 2:
@@ -868,6 +889,16 @@ def score_dataset(
                 break
         del perm
 
+    slow_take: set[int] = set()  # the random subset the slow (lm) compressors price
+    if slow:
+        acc = 0
+        for j in np.random.default_rng(seed + 1).permutation(n):
+            slow_take.add(int(j))
+            acc += int(lengths_a[j]) + 1
+            if acc >= lm_bytes:
+                break
+    slow_texts: dict[int, bytes] = {}
+
     # ---- pass 2: fetch candidate texts and the curve subset, exact NCD on candidates -------
     need_until: dict[int, int] = {}
     by_second: dict[int, list[tuple[int, float]]] = {}
@@ -882,13 +913,15 @@ def score_dataset(
     c_nd: dict[int, float] = {}
     want_preview = {r[0] for rows_ in outlier_rows.values() for r in rows_}
     previews: dict[int, str] = {}
-    if need_until or curve_take or want_preview:
+    if need_until or curve_take or want_preview or slow_take:
         with tqdm(total=n, desc="duplicates + curve", unit="sample", disable=disable, leave=False) as bar:
             for i, item in enumerate(factory()):
                 if i >= n:
                     break
-                if i in need_until or i in by_second or i in curve_take or i in want_preview:
+                if i in need_until or i in by_second or i in curve_take or i in want_preview or i in slow_take:
                     x = _to_bytes(item, set(), orig(i))
+                    if i in slow_take:
+                        slow_texts[i] = x
                     if i in want_preview:
                         previews[i] = preview(x)
                     if i in curve_take:
@@ -913,6 +946,34 @@ def score_dataset(
                         c_nd.pop(i, None)
                 bar.update(1)
     del held
+    for k in slow:
+        c = comps[k]
+        idx = sorted(slow_texts)
+        t0 = time.perf_counter()
+        s_arr = np.array([size_bits(c, slow_texts[i]) for i in idx], dtype=float)
+        raw = 0.0
+        nch = 0
+        buf: list[bytes] = []
+        blen = 0
+        for i in idx + [None]:
+            x = None if i is None else slow_texts[i]
+            if buf and (x is None or blen + len(x) + 1 > chunk_bytes):
+                raw += size_bits(c, SEPARATOR.join(buf))
+                nch += 1
+                buf, blen = [], 0
+            if x is not None:
+                buf.append(x)
+                blen += len(x) + 1
+        lens = lengths_a[idx] if idx else np.zeros(0, dtype=np.int64)
+        clen = int(lens.sum()) + max(len(idx) - nch, 0)
+        results[k] = _summarize(c, s_arr, lens, raw, clen, nch, framing_bits(c), chunk_bytes,
+                                time.perf_counter() - t0)
+        ne = lens > 0
+        sample_ratios[c.spec] = s_arr[ne] / 8.0 / lens[ne]
+        if len(idx) < n:
+            notes.append(f"{c.spec} (slow on a CPU) priced a seeded random subset of {len(idx):,} samples "
+                         f"({_human(int(lens.sum()))}; lm_bytes / --lm-bytes), not all {n:,}")
+    del slow_texts
     if near_dup_threshold is None:
         near_dup = {"available": False, "reason": "disabled (near_dup_threshold=None)"}
     elif n < 2:
@@ -979,7 +1040,7 @@ def score_dataset(
         n_seen=n_seen if n_seen is not None else n, sampled=index_map is not None, compressors=results,
         gzip_compressibility=gzip_compressibility, exact_duplicates=exact_dup, near_duplicates=near_dup,
         least_compressible=rows("least"), most_compressible=rows("most"),
-        outlier_compressor=comps[out_idx].spec, learning_curve=curve, warnings=warnings, notes=notes,
+        outlier_compressor=gz.spec, learning_curve=curve, warnings=warnings, notes=notes,
         sample_ratios=sample_ratios)
 
 

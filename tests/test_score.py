@@ -6,15 +6,16 @@ import gzip
 import json
 import random
 import sysconfig
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kcomp import get_compressor, list_compressors, score_dataset
+from kcomp import Compressor, get_compressor, list_compressors, score_dataset
 from kcomp.cli import main
 from kcomp.errors import InputError
-from kcomp.score import MinHasher, fit_power_law, prequential_curve, shingle_hashes, size_bits
+from kcomp.score import MinHasher, fit_power_law, lm_available, prequential_curve, shingle_hashes, size_bits
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 CODE_FILES = ["json/decoder.py", "textwrap.py", "bisect.py", "gzip.py", "string.py", "csv.py", "fnmatch.py"]
@@ -300,3 +301,43 @@ def test_cli_score(tmp_path, debian_rows, capsys):
     assert (tmp_path / "plots" / "score_ratio_hist.png").exists()
     assert main(["score", str(tmp_path / "missing.txt"), "-c", "gzip"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+class _FakeSlow(Compressor):
+    """Stands in for the neural ``lm`` family (its family name is what triggers subsetting)."""
+
+    family = "lm"
+    window = None
+
+    @property
+    def spec(self) -> str:
+        return "lm:fake-zlib"
+
+    def compress(self, data: bytes) -> bytes:
+        return zlib.compress(data, 9)
+
+    def _decompress(self, data: bytes) -> bytes:
+        return zlib.decompress(data)
+
+
+def test_slow_lm_family_prices_a_seeded_subset(prose):
+    fake = _FakeSlow()
+    r = score_dataset(prose, ["gzip", fake], lm_bytes=20_000, **FAST)
+    gz, lm = r.compressors
+    assert gz.n_samples_scored == len(prose) and gz.bytes_scored == r.n_bytes
+    assert 0 < lm.n_samples_scored < len(prose) and 20_000 <= lm.bytes_scored + lm.n_samples_scored < 23_000
+    assert any("lm:fake-zlib" in note and "subset" in note for note in r.notes)
+    assert "(subset:" in r.to_markdown()
+    # same codec as zlib inside gzip: per-sample ratios agree up to the 12 bytes of gzip framing
+    assert lm.sample_ratio_framing_free["median"] == pytest.approx(gz.sample_ratio_framing_free["median"], abs=0.05)
+    again = score_dataset(prose, ["gzip", fake], lm_bytes=20_000, **FAST).compressors[1]
+    assert again.total_bits == lm.total_bits  # seeded subset
+    whole = score_dataset(prose[:20], [fake], lm_bytes=10**9, **FAST).compressors[0]
+    assert whole.n_samples_scored == 20
+
+
+@pytest.mark.skipif(not lm_available("lm"), reason="the lm compressor (with weights) is not installed")
+def test_real_lm_row(prose):
+    r = score_dataset(prose[:60], ["gzip", "lm"], lm_bytes=8_000, **FAST)
+    lm = r.compressors[1]
+    assert lm.spec.startswith("lm") and 0 < lm.bits_per_byte < 8 and lm.n_samples_scored < 60

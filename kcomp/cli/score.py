@@ -66,7 +66,7 @@ def cmd_score(args) -> int:
         args.path, args.compressors, field=args.field, sample=args.sample, seed=args.seed,
         chunk_bytes=args.chunk_bytes, near_dup_threshold=None if args.no_near_dups else args.near_dup_threshold,
         near_dup_compressor=args.near_dup_compressor, lsh_threshold=args.lsh_threshold,
-        curve_compressor=args.curve_compressor, curve_bytes=args.curve_bytes,
+        curve_compressor=args.curve_compressor, curve_bytes=args.curve_bytes, lm_bytes=args.lm_bytes,
         progress=False if args.quiet else None)
     _write_outputs(result, args, args.plot_prefix or "score")
     return 0
@@ -120,6 +120,9 @@ def add_parser(subparsers) -> None:
                    help="adaptive model of the learning curve (default: lm:online if installed, else ppmd, else lzma)")
     p.add_argument("--curve-bytes", type=_size_or_zero, metavar="SIZE",
                    help="bytes used by the learning curve (default 2M; 256K for lm); 0 skips the curve")
+    p.add_argument("--lm-bytes", type=_size, default=256 << 10, metavar="SIZE",
+                   help="the neural lm compressor (slow on a CPU) prices a random subset of about this many "
+                   "bytes (default 256K)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_outputs(p)
     p.set_defaults(func=cmd_score)
