@@ -35,11 +35,15 @@ from kcomp.errors import InputError
 from kcomp.score import _clean, _human, compressor_usable, size_bits
 
 DEFAULT_COMPRESSORS = ("gzip", "zstd:19", "brotli:11", "lzma")
+#: lm:online joins the defaults only up to this len(X) + len(Y): it codes ~10 KB/s on a CPU and
+#: the check compresses X+Y about 6 times (pass it explicitly to run it on larger inputs)
+LM_DEFAULT_MAX_BYTES = 96 << 10
 
 
-def default_compressors() -> list[str]:
-    """gzip, zstd:19, brotli:11, lzma; plus ``lm:online`` when it is installed and usable."""
-    return list(DEFAULT_COMPRESSORS) + (["lm:online"] if compressor_usable("lm:online") else [])
+def default_compressors(total_bytes: int = 0) -> list[str]:
+    """gzip, zstd:19, brotli:11, lzma; plus ``lm:online`` when it is usable and the inputs are small."""
+    extra = total_bytes <= LM_DEFAULT_MAX_BYTES and compressor_usable("lm:online")
+    return list(DEFAULT_COMPRESSORS) + (["lm:online"] if extra else [])
 
 
 @dataclass
@@ -215,21 +219,27 @@ def subadditivity(
 ) -> SubadditivityResult:
     """Measure C(X), C(Y), C(XY), C(YX), c_hat, I(X:Y) and NCD per compressor, with controls.
 
-    ``x``/``y``: bytes, str (encoded as UTF-8), or a :class:`pathlib.Path` to a file (read as bytes). ``sizes``: prefix sizes in bytes for a
+    ``x``/``y``: bytes, str (encoded as UTF-8), or a :class:`pathlib.Path` to a file (read as bytes).
+    ``compressors``: default gzip, zstd:19, brotli:11, lzma, plus ``lm:online`` when it is usable
+    and len(X) + len(Y) <= 96 KiB. ``sizes``: prefix sizes in bytes for a
     savings-vs-size sweep (each clipped to the shorter input). ``seed`` fixes the controls.
     """
     xb, xl = _load(x, "x")
     yb, yl = _load(y, "y")
     if not xb or not yb:
         raise InputError(f"X and Y must be non-empty (got {len(xb)} and {len(yb)} bytes)")
-    specs = default_compressors() if compressors is None else list(compressors)
+    warnings: list[str] = []
+    specs = default_compressors(len(xb) + len(yb)) if compressors is None else list(compressors)
+    if compressors is None and "lm:online" not in specs and len(xb) + len(yb) > LM_DEFAULT_MAX_BYTES \
+            and compressor_usable("lm:online"):
+        warnings.append(f"lm:online left out of the defaults: X + Y is {_human(len(xb) + len(yb))} > "
+                        f"{_human(LM_DEFAULT_MAX_BYTES)} (slow on a CPU); pass it explicitly to include it")
     if not specs:
         raise InputError("at least one compressor is needed")
     comps = [get_compressor(c) for c in specs]
     rng = np.random.default_rng(seed)
     y_rand = rng.integers(0, 256, size=len(yb), dtype=np.uint8).tobytes()
     y_shuf = rng_shuffle(yb, seed)
-    warnings: list[str] = []
     if xb == yb:
         warnings.append("X and Y are identical: I(X:Y) is then about C(X) (up to the codec's window)")
     size_list: list[int] = []
