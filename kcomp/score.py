@@ -1035,6 +1035,11 @@ def score_dataset(
         return [{"index": orig(i), "bits_per_byte": b, "expected_bits_per_byte": e, "residual": r,
                  "bytes": int(lengths_a[i]), "preview": previews.get(i, "")} for i, b, e, r in outlier_rows[key]]
 
+    for c in results:
+        if c.redundancy is not None and c.redundancy < 0:
+            notes.append(f"{c.spec}: the concatenation costs more than the samples coded one by one (negative "
+                         f"sharing): the codec gains nothing across samples and loses its fresh start at each "
+                         f"sample border (window {_human(c.window)})")
     return ScoreResult(
         source=label, n_samples=n, n_bytes=n_bytes, n_empty=n_empty, n_binary=n_binary,
         n_seen=n_seen if n_seen is not None else n, sampled=index_map is not None, compressors=results,
