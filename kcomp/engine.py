@@ -458,6 +458,8 @@ class _Run:
         todo = (t for t in self.blocking.tasks(cq, cr, k) if (t[0], t[2]) not in done)
         first = next(todo, None)
         if first is None:
+            if ck is not None:
+                ck.mark_complete()
             return
         for r0, c0, res in self.executor.map_unordered(_task_block, itertools.chain([first], todo)):
             if ck is not None:

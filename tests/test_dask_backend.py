@@ -15,7 +15,6 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-import kcomp  # noqa: E402
 from kcomp.backends import DaskExecutor, make_executor  # noqa: E402
 from kcomp.engine import ncd_matrix, ncd_topk  # noqa: E402
 from kcomp.errors import InputError, KcompError  # noqa: E402
@@ -179,3 +178,20 @@ def test_worker_killed_mid_run_is_retried_on_another(client, debian_texts, tmp_p
     np.testing.assert_array_equal(box["out"], expected)
     client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed worker
     assert victim not in client.run(os.getpid).values()
+
+
+def test_knn_classifier_backend_passthrough(client, debian_rows):
+    import warnings
+
+    from kcomp.classifiers import NCDKNNClassifier
+
+    rows = debian_rows[:90]
+    X, y = [r["text"] for r in rows], [r["section"] for r in rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # leakage audit: the sample has near-duplicate packages
+        local = NCDKNNClassifier(k="auto", k_max=5).fit(X[:70], y[:70])
+        dask = NCDKNNClassifier(k="auto", k_max=5, backend=client).fit(X[:70], y[:70])
+        assert dask.get_params()["backend"] is client
+        assert local.k_ == dask.k_ and local.loo_accuracy_ == dask.loo_accuracy_
+        np.testing.assert_array_equal(local.kneighbors(X[70:])[1], dask.kneighbors(X[70:])[1])
+        assert local.predict(X[70:]).tolist() == dask.predict(X[70:]).tolist()

@@ -219,3 +219,48 @@ def test_cli_matrix_checkpoint(tmp_path, debian_texts, capsys, count_blocks):
     capsys.readouterr()
     assert main(["matrix", str(src), "--field", "text", "-c", "gzip", "--checkpoint", str(ck)]) == 2
     assert "another run" in capsys.readouterr().err
+
+
+def test_knn_classifier_checkpoint_resumes_without_recomputing(tmp_path, debian_rows, count_blocks):
+    import warnings
+
+    from kcomp.classifiers import NCDKNNClassifier
+
+    rows = debian_rows[:80]
+    X, y = [r["text"] for r in rows], [r["section"] for r in rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # leakage audit: the sample has near-duplicate packages
+        a = NCDKNNClassifier(k="auto", k_max=4, checkpoint_dir=tmp_path).fit(X[:60], y[:60])
+        pred_a = a.predict(X[60:])
+        n = len(count_blocks["blocks"])
+        assert n > 0 and len(list(tmp_path.iterdir())) == 2  # one directory per NCD pass (LOO, predict)
+        b = NCDKNNClassifier(k="auto", k_max=4, checkpoint_dir=tmp_path).fit(X[:60], y[:60])
+        pred_b = b.predict(X[60:])
+        assert len(count_blocks["blocks"]) == n  # everything came from the checkpoint
+        assert a.loo_accuracy_ == b.loo_accuracy_ and pred_a.tolist() == pred_b.tolist()
+        b.predict(X[50:])  # other queries: their own directory, no mismatch error
+    assert len(list(tmp_path.iterdir())) == 3
+    plain = NCDKNNClassifier(k=a.k_).fit(X[:60], y[:60])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert plain.predict(X[60:]).tolist() == pred_a.tolist()
+
+
+def test_cli_classify_checkpoint(tmp_path, debian_rows, capsys, count_blocks):
+    from kcomp.cli import main
+
+    rows = debian_rows[:70]
+    for name, part in (("train", rows[:50]), ("test", rows[50:])):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "".join(json.dumps({"text": r["text"], "label": r["section"]}) + "\n" for r in part))
+    ck = tmp_path / "ck"
+    args = ["classify", "--train", str(tmp_path / "train.jsonl"), "--test", str(tmp_path / "test.jsonl"),
+            "--k", "3", "--checkpoint", str(ck), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    n = len(count_blocks["blocks"])
+    assert n > 0 and any(ck.iterdir())
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert len(count_blocks["blocks"]) == n
+    assert first["accuracy"] == second["accuracy"] and first["confusion_matrix"] == second["confusion_matrix"]
