@@ -1,4 +1,4 @@
-"""The neural coder ``lm`` (pretrained and online) against classical codecs on held-out real text.
+"""The neural coder ``lm`` (pretrained, adapt, online) against classical codecs on held-out real text.
 
 Inputs (``--size`` bytes each, default 32 KiB), none of them seen in training:
 
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=32768)
     ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "lm_coder.json"))
-    ap.add_argument("--skip-online", action="store_true")
+    ap.add_argument("--skip-online", action="store_true", help="skip lm:adapt and lm:online (the slow ones)")
     args = ap.parse_args(argv)
 
     import torch
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     for dev in devices:
         specs.append(f"lm:{dev}")
         if not args.skip_online:
-            specs.append(f"lm:online:{dev}")
+            specs += [f"lm:adapt:{dev}", f"lm:online:{dev}"]
     data = inputs(args.size)
     results = []
     for name, blob in data.items():

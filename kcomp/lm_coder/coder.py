@@ -291,9 +291,9 @@ class OnlineConfig:
 class AdaptConfig:
     """``lm:adapt``: the pretrained model keeps learning while it codes (dynamic evaluation)."""
 
-    group_chunks: int = 4  #: chunks coded between two updates
+    group_chunks: int = 2  #: chunks coded between two updates
     steps_per_update: int = 1
-    lr: float = 1e-3
+    lr: float = 3e-4
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
