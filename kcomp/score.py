@@ -487,10 +487,11 @@ class ScoreResult:
             bins = np.linspace(lo, max(hi, lo + 1e-3), 50)
             for spec, r in self.sample_ratios.items():
                 if len(r):
-                    ax.hist(np.clip(r, lo, hi), bins=bins, histtype="step", lw=1.5, label=spec)
+                    label = spec if len(r) >= self.n_samples - self.n_empty else f"{spec} ({len(r):,} samples)"
+                    ax.hist(np.clip(r, lo, hi), bins=bins, histtype="step", lw=1.5, label=label, density=True)
             ax.legend(fontsize=8)
         ax.set_xlabel("per-sample ratio C(x)/|x| (compressed / original)")
-        ax.set_ylabel("samples")
+        ax.set_ylabel("density")
         ax.set_title(f"{_short(self.source)}: {self.n_samples:,} samples", fontsize=9)
         fig.tight_layout()
         p = directory / f"{prefix}_ratio_hist.png"
