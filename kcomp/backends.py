@@ -270,16 +270,21 @@ class DaskExecutor:
                                  f"Cluster; got {type(client).__name__}")
         self.client = client
         self._distributed = distributed
-        threads = sum(client.nthreads().values())
-        if threads == 0:  # workers may still be arriving (adaptive / just-started clusters)
-            client.wait_for_workers(1, timeout=120)
+        self._payload = None
+        try:
             threads = sum(client.nthreads().values())
-        self.n_workers = max(1, threads)
-        self.n_jobs = self.n_workers
-        self.max_in_flight = max_in_flight or max(8, 4 * self.n_workers)
-        self._token = uuid.uuid4().hex[:12]
-        # ship the texts once to every worker; tasks refer to this one future
-        [self._payload] = client.scatter([payload], broadcast=True, hash=False)
+            if threads == 0:  # workers may still be arriving (adaptive / just-started clusters)
+                client.wait_for_workers(1, timeout=120)
+                threads = sum(client.nthreads().values())
+            self.n_workers = max(1, threads)
+            self.n_jobs = self.n_workers
+            self.max_in_flight = max_in_flight or max(8, 4 * self.n_workers)
+            self._token = uuid.uuid4().hex[:12]
+            # ship the texts once to every worker; tasks refer to this one future
+            [self._payload] = client.scatter([payload], broadcast=True, hash=False)
+        except BaseException:
+            self.close()
+            raise
 
     def map_unordered(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator:
         """Yield ``fn(*t)`` for every task, in completion order."""

@@ -386,16 +386,20 @@ class _Run:
         explicit = Blocking.choose(len(q), len(r), 1, block_size) if block_size is not None else None
         choose = lambda: Blocking.choose(len(q), len(r), self.workers, None)  # noqa: E731
         self.ck = None
-        if checkpoint_dir is not None:
-            params = {
-                "kind": kind, "compressor": comp.spec, "separator": sep.hex(), "symmetric": bool(symmetric),
-                "k": k, "exclude_self": bool(exclude_self), "n_queries": len(q), "n_references": len(r),
-                "same_list": bool(same), "inputs_sha256": _inputs_digest(q, r, same),
-            }
-            self.ck = Checkpoint(checkpoint_dir, params, choose, explicit)
-            self.blocking = self.ck.blocking
-        else:
-            self.blocking = explicit if explicit is not None else choose()
+        try:  # choosing the blocking may start a Dask executor: close it if anything fails
+            if checkpoint_dir is not None:
+                params = {
+                    "kind": kind, "compressor": comp.spec, "separator": sep.hex(), "symmetric": bool(symmetric),
+                    "k": k, "exclude_self": bool(exclude_self), "n_queries": len(q), "n_references": len(r),
+                    "same_list": bool(same), "inputs_sha256": _inputs_digest(q, r, same),
+                }
+                self.ck = Checkpoint(checkpoint_dir, params, choose, explicit)
+                self.blocking = self.ck.blocking
+            else:
+                self.blocking = explicit if explicit is not None else choose()
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def workers(self) -> int:
