@@ -37,8 +37,8 @@ import json
 import lzma as _lzma
 import math
 import random
-from array import array
 import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -400,8 +400,8 @@ class ScoreResult:
             out.append(f"**gzip-compressibility (Pandey 2024, median per-sample gzip ratio): "
                        f"{self.gzip_compressibility:.4f}**")
         out += ["", "## Compressors", "",
-                "| compressor | bits/byte | ratio | median sample ratio (framing-free) | q05 / q95 sample ratio | "
-                "shared across samples | window | chunk |",
+                ("| compressor | bits/byte | ratio | median sample ratio (framing-free) | q05 / q95 sample ratio | "
+                "shared across samples | window | chunk |"),
                 "|---|---|---|---|---|---|---|---|"]
         for c in self.compressors:
             sr = c.sample_ratio
@@ -411,9 +411,9 @@ class ScoreResult:
             name = c.spec if c.n_samples_scored >= self.n_samples else f"{c.spec} (subset: {c.n_samples_scored:,})"
             out.append(f"| {name} | {c.bits_per_byte:.3f} | {c.ratio:.4f} | {med} | {q} | {red} | "
                        f"{_human(c.window)} | {_human(c.chunk_bytes)} |")
-        out += ["", "Shared = sum of per-sample sizes minus the size of their concatenation (framing "
+        out += ["", ("Shared = sum of per-sample sizes minus the size of their concatenation (framing "
                 "removed from both), i.e. bits the samples share. The concatenation is compressed in "
-                "chunks; a codec only finds repeats within min(window, chunk) bytes."]
+                "chunks; a codec only finds repeats within min(window, chunk) bytes.")]
         ed, nd = self.exact_duplicates, self.near_duplicates
         out += ["", "## Duplicates", ""]
         if ed.get("available", True):
@@ -433,8 +433,8 @@ class ScoreResult:
                            f"`{_md(ex['preview_j'])}`")
         else:
             out.append(f"- near: {nd.get('reason', 'n/a')}")
-        out += ["", f"## Outliers ({self.outlier_compressor}, framing-free bits/byte vs the typical value "
-                "at the same length)", ""]
+        out += ["", (f"## Outliers ({self.outlier_compressor}, framing-free bits/byte vs the typical value "
+                "at the same length)"), ""]
         for title, rows in (("least compressible (noise?)", self.least_compressible),
                             ("most compressible (boilerplate?)", self.most_compressible)):
             out.append(f"**{title}**")
@@ -663,9 +663,9 @@ def score_dataset(
     row says how many. ``near_dup_threshold``: NCD at or below which a candidate pair is a near
     duplicate; ``near_dup_threshold=None`` disables near-duplicate search.
     """
-    from tqdm.auto import tqdm
-
     import time
+
+    from tqdm.auto import tqdm
 
     specs = default_compressors() if compressors is None else list(compressors)
     if not specs:
@@ -706,12 +706,12 @@ def score_dataset(
         if n_seen > sample:
             index_map = [i for i, _ in res]
             items = [x for _, x in res]
-            factory = lambda: iter(items)  # noqa: E731
+            factory = lambda: iter(items)
             notes.append(f"scored a uniform random sample (reservoir, seed {seed}) of {sample:,} of the "
                          f"{n_seen:,} samples; indices refer to the full stream")
         else:
             items = [x for _, x in res]
-            factory = lambda: iter(items)  # noqa: E731
+            factory = lambda: iter(items)
     orig = (lambda i: index_map[i]) if index_map is not None else (lambda i: i)
 
     # ---- pass 1: per-sample sizes, chunked concatenation, hashes, MinHash/LSH --------------

@@ -22,7 +22,6 @@ codes Y, against the same model learning on Y alone.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,10 +117,10 @@ class SubadditivityResult:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def to_markdown(self) -> str:
-        out = [f"# Subadditivity: X = `{self.x_label}` ({self.x_bytes:,} B), Y = `{self.y_label}` "
-               f"({self.y_bytes:,} B)", "",
-               "| compressor | window | C(X) | C(Y) | C(XY) | C(YX) | c_hat = C(XY)-C(X)-C(Y) | I(X:Y) | "
-               "NCD | C(Y) vs C(Y\\|X) | I, Y=random | I, Y=shuffled |",
+        out = [(f"# Subadditivity: X = `{self.x_label}` ({self.x_bytes:,} B), Y = `{self.y_label}` "
+               f"({self.y_bytes:,} B)"), "",
+               ("| compressor | window | C(X) | C(Y) | C(XY) | C(YX) | c_hat = C(XY)-C(X)-C(Y) | I(X:Y) | "
+               "NCD | C(Y) vs C(Y\\|X) | I, Y=random | I, Y=shuffled |"),
                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in self.results:
             p, rc, sc = r.pair, r.random_control, r.shuffle_control
@@ -130,9 +129,9 @@ class SubadditivityResult:
                        f"{p.C_yx:,.0f} | {p.c_hat:,.0f} | {p.mutual_information:,.0f} "
                        f"({100 * p.savings_fraction:.1f}%) | {p.ncd:.3f} | {p.C_y:,.0f} -> {p.y_given_x:,.0f} | "
                        f"{rc.mutual_information:,.0f} | {sc.mutual_information:,.0f} |")
-        out += ["", "Sizes in bits. I(X:Y) = C(X) + C(Y) - min(C(XY), C(YX)); the percentage is I / min(C(X), C(Y)). "
+        out += ["", ("Sizes in bits. I(X:Y) = C(X) + C(Y) - min(C(XY), C(YX)); the percentage is I / min(C(X), C(Y)). "
                 "Controls replace Y by random bytes of the same length, or by a shuffle of Y's bytes: "
-                "they show the codec's I for inputs that share no information."]
+                "they show the codec's I for inputs that share no information.")]
         sweeps = [r for r in self.results if r.sweep]
         if sweeps:
             out += ["", "## Savings vs size (I(X[:s] : Y[:s]) in bits; random / shuffled controls)", "",
@@ -282,4 +281,4 @@ def rng_shuffle(data: bytes, seed: int) -> bytes:
     return np.random.default_rng(seed).permutation(np.frombuffer(data, dtype=np.uint8)).tobytes()
 
 
-__all__ = ["subadditivity", "SubadditivityResult", "CompressorSubadditivity", "PairMeasure", "measure_pair"]
+__all__ = ["CompressorSubadditivity", "PairMeasure", "SubadditivityResult", "measure_pair", "subadditivity"]

@@ -15,11 +15,18 @@ import pytest
 from kcomp import Compressor, get_compressor, list_compressors, score_dataset
 from kcomp.cli import main
 from kcomp.errors import InputError
-from kcomp.score import MinHasher, fit_power_law, lm_available, prequential_curve, shingle_hashes, size_bits
+from kcomp.score import (
+    MinHasher,
+    fit_power_law,
+    lm_available,
+    prequential_curve,
+    shingle_hashes,
+    size_bits,
+)
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 CODE_FILES = ["json/decoder.py", "textwrap.py", "bisect.py", "gzip.py", "string.py", "csv.py", "fnmatch.py"]
-FAST = dict(curve_bytes=0, near_dup_threshold=None, progress=False)
+FAST = {"curve_bytes": 0, "near_dup_threshold": None, "progress": False}
 
 
 @pytest.fixture(scope="module")
