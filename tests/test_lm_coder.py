@@ -71,8 +71,10 @@ def samples(real_files) -> dict[str, bytes]:
 
 
 # -- model --------------------------------------------------------------------------------------
-def test_stepwise_matches_teacher_forced():
-    m = tiny_model(1)
+@pytest.mark.parametrize("alibi", [False, True])
+def test_stepwise_matches_teacher_forced(alibi):
+    torch.manual_seed(1)
+    m = ByteGPT(ModelConfig(block_size=64, n_layer=2, n_head=2, n_embd=32, alibi=alibi)).eval()
     data = b"The quick brown fox jumps over the lazy dog. " * 2
     data = data[: TINY.block_size]
     full = m(chunk_inputs(data))[0]
@@ -90,6 +92,10 @@ def test_config_validation():
         ModelConfig(n_embd=30, n_head=4)
     with pytest.raises(ValueError):
         ModelConfig(n_layer=0)
+    with pytest.raises(ValueError, match="alibi"):
+        ModelConfig(alibi=1)
+    assert ModelConfig.from_json(ModelConfig(alibi=True).to_json()).alibi is True
+    assert "wpe.weight" not in ByteGPT(ModelConfig(block_size=32, n_layer=1, n_head=2, n_embd=16, alibi=True)).state_dict()
 
 
 # -- round trips --------------------------------------------------------------------------------

@@ -33,11 +33,17 @@ class ModelConfig:
     n_head: int = 4
     n_embd: int = 128
     mlp_ratio: int = 4
+    #: ALiBi (linear distance penalties per head) instead of learned absolute positions: no
+    #: position parameters, so short training windows carry over to the full context
+    alibi: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            if f.name == "alibi":
+                if not isinstance(v, bool):
+                    raise ValueError(f"ModelConfig.alibi must be a bool, got {v!r}")
+            elif not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"ModelConfig.{f.name} must be a positive int, got {v!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
@@ -85,6 +91,10 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd)
         mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
         self.register_buffer("mask", mask.view(1, 1, config.block_size, config.block_size), persistent=False)
+        self.alibi = config.alibi
+        if config.alibi:  # head h penalises distance d by slope_h * d, slopes 2^(-8(h+1)/n_head)
+            slopes = torch.tensor([2.0 ** (-8.0 * (h + 1) / config.n_head) for h in range(config.n_head)])
+            self.register_buffer("slopes", slopes.view(1, -1, 1, 1), persistent=False)
 
     def _split(self, x: torch.Tensor):
         B, T, C = x.shape
@@ -96,6 +106,9 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self._split(x)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        if self.alibi:
+            pos = torch.arange(T, device=x.device, dtype=att.dtype)
+            att = att - self.slopes * (pos.view(-1, 1) - pos.view(1, -1)).clamp(min=0)
         att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
@@ -109,6 +122,9 @@ class CausalSelfAttention(nn.Module):
         v_buf[:, :, pos : pos + 1] = v
         keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
         att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        if self.alibi:
+            dist = pos - torch.arange(pos + 1, device=x.device, dtype=att.dtype)
+            att = att - self.slopes * dist.view(1, 1, 1, -1)
         att = F.softmax(att, dim=-1)  # no mask: only the past is in the cache
         y = (att @ values).transpose(1, 2).contiguous().view(B, 1, C)
         return self.c_proj(y)
@@ -146,7 +162,7 @@ class ByteGPT(nn.Module):
         super().__init__()
         self.config = config
         self.wte = nn.Embedding(N_SYMBOLS + 1, config.n_embd)  # +1: BOS
-        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.wpe = None if config.alibi else nn.Embedding(config.block_size, config.n_embd)
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, N_SYMBOLS)
@@ -172,8 +188,9 @@ class ByteGPT(nn.Module):
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} positions exceeds block_size {self.config.block_size}")
-        pos = torch.arange(T, device=idx.device)
-        x = self.wte(idx) + self.wpe(pos)
+        x = self.wte(idx)
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(T, device=idx.device))
         for block in self.blocks:
             x = block(x)
         return self.lm_head(self.ln_f(x))
@@ -193,7 +210,9 @@ class ByteGPT(nn.Module):
             raise ValueError(f"KV cache is full ({self.config.block_size} positions)")
         if tokens.shape[0] != cache.batch:
             raise ValueError(f"step got {tokens.shape[0]} tokens for a cache of batch {cache.batch}")
-        x = self.wte(tokens.view(-1, 1)) + self.wpe.weight[pos : pos + 1]
+        x = self.wte(tokens.view(-1, 1))
+        if self.wpe is not None:
+            x = x + self.wpe.weight[pos : pos + 1]
         for block, k_buf, v_buf in zip(self.blocks, cache.k, cache.v):
             x = block.step(x, k_buf, v_buf, pos)
         cache.pos = pos + 1
