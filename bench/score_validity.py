@@ -43,8 +43,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kcomp import get_compressor, ncd_topk  # noqa: E402
-from kcomp.score import compressor_usable, score_dataset, size_bits  # noqa: E402
+from kcomp import get_compressor, ncd_topk
+from kcomp.score import compressor_usable, score_dataset, size_bits
 
 FORTUNES = Path("/usr/share/games/fortunes")
 EN_FORTUNE_FILES = ["computers", "cookie", "definitions", "drugs", "education", "ethnic", "food", "fortunes",
@@ -222,7 +222,7 @@ def score_row(name: str, samples: list, curve_bytes: int, seed: int) -> dict:
 
 def inject_noise(text: str, p: float, rng: random.Random) -> str:
     chars = list(text)
-    for i in rng.sample(range(len(chars)), int(round(p * len(chars)))):
+    for i in rng.sample(range(len(chars)), round(p * len(chars))):
         chars[i] = chr(rng.randrange(32, 127))
     return "".join(chars)
 
@@ -279,7 +279,7 @@ def knn_task(name: str, labelled: dict[str, list], per_class_train: int, per_cla
         test += picks[per_class_train:]
         yte += [label] * per_class_test
     classes = sorted(set(ytr))
-    d, idx = ncd_topk(test, train, 1, "gzip", n_jobs=2, progress=False)
+    _, idx = ncd_topk(test, train, 1, "gzip", n_jobs=2, progress=False)
     pred = [ytr[i] for i in idx[:, 0]]
     acc = float(np.mean([p == t for p, t in zip(pred, yte)]))
     chance = 1.0 / len(classes)
