@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import lzma as _lzma
 import math
 import random
 import sys
@@ -96,20 +95,7 @@ def default_curve_compressor() -> str:
 
 
 def size_bits(comp: Compressor, data: bytes) -> float:
-    """``comp.size_bits(data)``, byte-for-byte the same number, but fast for lzma on small data.
-
-    ``lzma`` at preset 9 allocates its 64 MiB dictionary on every call (about 35 ms even for a
-    300-byte sample). With the dictionary shrunk to the next power of two >= len(data) (at
-    least 4 KiB) and the same preset otherwise, the stream has exactly the same length (only
-    the dictionary-size byte in the header differs), about 1000x faster. Verified by tests.
-    """
-    if getattr(comp, "family", None) in ("lzma", "xz") and hasattr(comp, "_preset") and comp.window \
-            and len(data) < comp.window:
-        dict_size = max(4096, 1 << max(len(data) - 1, 1).bit_length())
-        if dict_size < comp.window:
-            raw = 8.0 * len(_lzma.compress(data, format=_lzma.FORMAT_XZ, filters=[
-                {"id": _lzma.FILTER_LZMA2, "preset": comp._preset, "dict_size": dict_size}]))
-            return max(raw - comp.overhead_bits, 0.0) if comp.headerless else raw
+    """``comp.size_bits(data)`` (lzma sizes its dictionary to the input itself: fast on small data)."""
     return comp.size_bits(data)
 
 

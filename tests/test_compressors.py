@@ -145,3 +145,13 @@ def test_public_api_reexports():
     for name in ("K", "K_joint", "K_cond", "mutual_information", "ncd", "ncd_matrix", "ncd_topk",
                  "get_compressor", "list_compressors", "register", "Compressor"):
         assert hasattr(kcomp, name)
+
+
+def test_lzma_sizes_match_preset_stream(debian_texts, python_sources):
+    """lzma sizes its dictionary to the input; the stream length equals the preset's."""
+    import lzma
+
+    c = get_compressor("lzma")
+    samples = [t.encode() for t in debian_texts[:40]] + python_sources + ["\n".join(debian_texts).encode()]
+    for data in samples:
+        assert c.size_bits(data) == 8 * len(lzma.compress(data, format=lzma.FORMAT_XZ, preset=9))
