@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import kcomp
 from kcomp.compressors import get_compressor, list_compressors, parse_spec
-from kcomp.compressors.deflate import SMALL_STATE_MAX_BYTES
+from kcomp.compressors.deflate import PREFIX_REUSE_MIN_BYTES
 from kcomp.errors import CorruptStreamError, UnknownCompressorError
 
 CLASSICAL = [n for n in list_compressors(available_only=True) if not n.startswith("lm")]
@@ -79,28 +79,27 @@ def test_headerless_subtracts_framing(spec):
 
 @pytest.mark.parametrize("spec", ["gzip", "deflate", "gzip:6", "deflate:1", "gzip:headerless"])
 def test_prefix_reuse_is_exact(spec, debian_texts, python_sources):
-    """joint_size_bits must equal compressing prefix+suffix, on both sides of the
-    small-state limit (short texts use the 1 KiB window state, long ones the full state)."""
+    """joint_size_bits equals compressing prefix+suffix, for short prefixes (compressed
+    directly) and long ones (compressed once, then priced from copies of the zlib state)."""
     c = get_compressor(spec)
     texts = [t.encode() for t in debian_texts[:60]] + [p[:5000] for p in python_sources]
-    lengths = [len(t) for t in texts]
-    assert min(lengths) < SMALL_STATE_MAX_BYTES / 2 < max(lengths)
-    for prefix in texts[:12] + texts[-3:]:
+    long_prefixes = ["\n".join(debian_texts[100:100 + n]).encode() for n in (15, 40, 120)]
+    assert min(map(len, long_prefixes)) >= PREFIX_REUSE_MIN_BYTES
+    assert max(map(len, long_prefixes)) > 32 * 1024  # past gzip's window too
+    for prefix in texts[:8] + texts[-3:] + long_prefixes:
         got = c.joint_size_bits(prefix + b" ", texts)
         want = np.array([c.size_bits(prefix + b" " + s) for s in texts])
         np.testing.assert_array_equal(got, want)
 
 
-def test_prefix_reuse_near_the_limit():
-    """Concatenations of exactly the limit and one byte past it stay exact."""
-    c = get_compressor("gzip")
+def test_prefix_reuse_around_the_threshold():
     rng = random.Random(3)
-    words = [bytes(rng.choice(b"abcdefgh") for _ in range(rng.randint(2, 7))) for _ in range(300)]
+    words = [bytes(rng.choice(b"abcdefgh") for _ in range(rng.randint(2, 7))) for _ in range(3000)]
     text = b" ".join(words)
-    prefix = text[:300]
-    suffixes = [text[300:300 + n] for n in range(SMALL_STATE_MAX_BYTES - 310, SMALL_STATE_MAX_BYTES - 290)]
-    got = c.joint_size_bits(prefix, suffixes)
-    np.testing.assert_array_equal(got, [c.size_bits(prefix + s) for s in suffixes])
+    c = get_compressor("gzip")
+    for n in (PREFIX_REUSE_MIN_BYTES - 1, PREFIX_REUSE_MIN_BYTES, PREFIX_REUSE_MIN_BYTES + 1):
+        prefix, suffixes = text[:n], [text[n:n + m] for m in (0, 1, 50, 700, 5000)]
+        np.testing.assert_array_equal(c.joint_size_bits(prefix, suffixes), [c.size_bits(prefix + s) for s in suffixes])
 
 
 @pytest.mark.parametrize("bad", ["nope", "gzipp", "", "zstd:99", "gzip:0:0", "lz4:fast", "gzip:-1", "brotli:12"])

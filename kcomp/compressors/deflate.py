@@ -1,18 +1,13 @@
-"""Raw DEFLATE (zlib, headerless) with exact prefix reuse.
+"""Raw DEFLATE (zlib, headerless) with exact prefix reuse for long prefixes.
 
-``joint_size_bits`` compresses the prefix once and prices each suffix from a copy of the
-compressor state (``compressobj().copy()``). Copying zlib's full level-9 state (~256 KB) is
-slower than compressing again, so short concatenations use a small-window state instead.
-That is exact, not an approximation, under these conditions (checked by tests on real text):
-
-* the window (2**wbits - 262 bytes of match distance) covers the whole concatenation,
-* the symbol buffer (2**(memLevel+6) - 1 symbols) holds it, so block splits are identical,
-* the hash chains are never cut short: fewer hash bits only add colliding candidates, which
-  change nothing while the chain budget exceeds the number of positions. At level 9 the
-  budget is 4096 >> 2 = 1024 >= 762, so a small hash (memLevel 4) is safe; at other levels
-  the full-size hash (memLevel 8) is kept.
-
-Longer concatenations are compressed directly with the full state: always exact.
+``joint_size_bits(prefix, suffixes)`` must equal compressing each ``prefix + s``. For a long
+prefix (a class's 32 KiB of text in ``CompressionClassifier``, a book in K(y|x)) kcomp
+compresses the prefix once and prices every suffix from a copy of the zlib state
+(``compressobj().copy()``): the same configuration as ``zlib.compress``, so the sizes are
+identical, and 8x faster for a 32 KiB prefix. For short prefixes a fresh ``zlib.compress`` is
+faster than copying (measured here: zlib keeps the last 262 bytes of the prefix pending, and
+copying the 256 KiB level-9 state costs more than compressing ~3 kB; a small-window state,
+exact only under 762 bytes, was no faster either), so those are compressed directly.
 """
 
 from __future__ import annotations
@@ -25,8 +20,8 @@ import numpy as np
 from kcomp.compressors.base import Compressor, check_level
 from kcomp.compressors.registry import refuse_flags, register
 
-#: largest concatenation (bytes) that the 1 KiB-window state prices exactly
-SMALL_STATE_MAX_BYTES = (1 << 10) - 262
+#: prefixes at least this long are compressed once and reused (measured crossover ~3 kB)
+PREFIX_REUSE_MIN_BYTES = 4096
 
 
 class DeflateCompressor(Compressor):
@@ -40,7 +35,6 @@ class DeflateCompressor(Compressor):
 
     def __init__(self, level: int | None = None, *, headerless: bool = False) -> None:
         super().__init__(check_level(self.family, level, 0, 9, 9), headerless=headerless)
-        self._small_mem_level = 4 if self.level == 9 else 8
 
     @property
     def overhead_bits(self) -> float:
@@ -65,21 +59,17 @@ class DeflateCompressor(Compressor):
         return 8.0 * (self._raw_deflate_len(data) + self.frame_bytes)
 
     def joint_size_bits(self, prefix: bytes, suffixes: Sequence[bytes]) -> np.ndarray:
-        out = np.empty(len(suffixes), dtype=np.float64)
-        base = None
-        limit = SMALL_STATE_MAX_BYTES - len(prefix)
-        extra = self.frame_bytes
-        level = self.level
-        for i, s in enumerate(suffixes):
-            if len(s) <= limit:
-                if base is None:
-                    base = zlib.compressobj(level, zlib.DEFLATED, -10, self._small_mem_level)
-                    head = len(base.compress(prefix))
+        level, extra = self.level, self.frame_bytes
+        if len(prefix) >= PREFIX_REUSE_MIN_BYTES and len(suffixes) > 1:
+            base = zlib.compressobj(level, zlib.DEFLATED, -15)  # zlib.compress's exact settings
+            head = len(base.compress(prefix))
+            sizes = []
+            for s in suffixes:
                 c = base.copy()
-                n = head + len(c.compress(s)) + len(c.flush())
-            else:
-                n = len(zlib.compress(prefix + s, level, -15))
-            out[i] = 8.0 * (n + extra)
+                sizes.append(head + len(c.compress(s)) + len(c.flush()))
+        else:
+            sizes = [len(zlib.compress(prefix + s, level, -15)) for s in suffixes]
+        out = 8.0 * (np.asarray(sizes, dtype=np.float64) + extra)
         if self.headerless:
             np.maximum(out - self.overhead_bits, 0.0, out=out)
         return out
