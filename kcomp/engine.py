@@ -7,8 +7,8 @@ al. (2023) and npc-gzip. So ``ncd_matrix(A, B)[i, j] == ncd(B[j], A[i])``, and w
 
 Work is cut into (query block x reference block) tasks. Each text's C(x) is computed once;
 each reference is handed to ``Compressor.joint_size_bits`` with the whole query block, so a
-codec with exact prefix reuse (deflate/gzip, for long references) compresses it once. Tasks run in worker processes (threads do not scale:
-most codecs hold the GIL), and only ``2 * n_jobs`` task results are alive at a time, so
+codec with exact prefix reuse (deflate/gzip, for long references) compresses it once. Tasks
+run in worker processes (threads do not scale: most codecs hold the GIL), and only ``2 * n_jobs`` task results are alive at a time, so
 memory is bounded by the block size, not by the number of pairs.
 """
 
