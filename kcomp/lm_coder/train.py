@@ -20,7 +20,7 @@ from dataclasses import asdict
 import numpy as np
 
 DEFAULT_MIX = {"descriptions": 0.4, "fortunes": 0.25, "bible": 0.15, "python": 0.2}
-DEFAULT_CONFIG = dict(block_size=512, n_layer=4, n_head=4, n_embd=96, mlp_ratio=4)
+DEFAULT_CONFIG = dict(block_size=512, n_layer=4, n_head=4, n_embd=96, mlp_ratio=4, alibi=True)
 #: sequence-length warm-up: (fraction of the steps at which it starts, window length); the
 #: batch holds ``tokens_per_step // length`` windows, so every step sees the same number of bytes
 DEFAULT_SEQ_SCHEDULE = ((0.0, 128), (0.4, 256), (0.7, 512))
