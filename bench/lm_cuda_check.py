@@ -1,10 +1,11 @@
 """CUDA check of the lm codec (run on a GPU machine): round trip, determinism, CPU vs CUDA
 code length and throughput, and refusal of a cross-device decode. Output of the last run:
 bench/results/lm_cuda_check.txt (NVIDIA H100, torch 2.11.0+cu130)."""
-import time, sys, gzip, json, lzma
+import lzma
+import sys
+import time
 sys.path.insert(0, '.')
 import torch
-from kcomp import get_compressor
 from kcomp.lm_coder.compressor import LMCompressor
 print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')
 prose = open('kcomp/lm_coder/README.md','rb').read()[:16384]

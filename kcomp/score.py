@@ -46,6 +46,7 @@ import numpy as np
 
 from kcomp.complexity import ncd_from_sizes
 from kcomp.compressors import Compressor, get_compressor, list_compressors
+from kcomp._json import json_safe
 from kcomp.errors import InputError
 
 DEFAULT_COMPRESSORS = ("gzip", "zstd:19", "brotli:11", "lzma")
@@ -371,7 +372,7 @@ class ScoreResult:
         }
         if include_sample_ratios:
             d["sample_ratios"] = {k: np.asarray(v).tolist() for k, v in self.sample_ratios.items()}
-        return _clean(d)
+        return json_safe(d)
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(**kw), indent=2, ensure_ascii=False)
@@ -522,18 +523,6 @@ def _short(s: str, n: int = 60) -> str:
 
 def _md(s: str) -> str:
     return s.replace("`", "'").replace("|", "\\|")
-
-
-def _clean(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    return obj
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ import numpy as np
 from kcomp._inputs import as_bytes
 from kcomp.compressors import Compressor, get_compressor
 from kcomp.errors import InputError
-from kcomp.score import _clean, _human, compressor_usable, size_bits
+from kcomp._json import json_safe
+from kcomp.score import _human, compressor_usable, size_bits
 
 DEFAULT_COMPRESSORS = ("gzip", "zstd:19", "brotli:11", "lzma")
 #: lm:online joins the defaults only up to this len(X) + len(Y): it codes ~10 KB/s on a CPU and
@@ -106,7 +107,7 @@ class SubadditivityResult:
     plots: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return _clean({
+        return json_safe({
             "x": self.x_label, "y": self.y_label, "x_bytes": self.x_bytes, "y_bytes": self.y_bytes,
             "seed": self.seed, "units": "bits",
             "compressors": [dict(r.to_dict(), signal_over_controls=r.signal_over_controls) for r in self.results],

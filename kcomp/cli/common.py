@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 
+from kcomp._json import json_safe
 from kcomp.compressors import get_compressor, list_compressors
 
 
@@ -35,20 +35,8 @@ def add_json_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
 
 
-def _clean(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return _clean(obj.tolist())
-    return obj
-
-
 def print_json(obj) -> None:
-    json.dump(_clean(obj), sys.stdout, indent=2, ensure_ascii=False)
+    json.dump(json_safe(obj), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 
