@@ -66,7 +66,7 @@ def evaluate(model, data: bytes, *, max_chunks: int = 32, batch: int = 8) -> flo
 def train(
     out: str | None = None,
     *,
-    steps: int = 3200,
+    steps: int = 7000,
     tokens_per_step: int = 2048,
     seq_schedule=DEFAULT_SEQ_SCHEDULE,
     lr: float = 4e-3,
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
 
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--out", default=None, help="weights file to write (default: the shipped weights path)")
-    ap.add_argument("--steps", type=int, default=3200)
+    ap.add_argument("--steps", type=int, default=7000)
     ap.add_argument("--tokens-per-step", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=1234)
