@@ -320,7 +320,8 @@ def test_pickle_round_trip(samples):
 
 
 def test_importing_compressors_does_not_import_torch():
-    code = "import sys, kcomp.compressors, kcomp.lm_coder; print('torch' in sys.modules)"
+    code = ("import sys, kcomp.compressors, kcomp.lm_coder; c = kcomp.compressors.get_compressor('lm'); "
+            "assert c.window == 512, c.window; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"

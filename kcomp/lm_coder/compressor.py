@@ -71,7 +71,7 @@ class LMCompressor(Compressor):
         elif model is not None:
             self.window = model.config.block_size
         else:
-            self.window = None  # set once the weights are loaded (see `coder`)
+            self.window = _block_size_from_metadata(weights)  # no torch: read the metadata only
 
     # -- identity ------------------------------------------------------------------------------
     def _flags(self) -> list[str]:
@@ -168,6 +168,17 @@ class LMCompressor(Compressor):
         if not (self.online or self.adapt):
             raise InputError("prequential_code_lengths needs lm:online or lm:adapt (this compressor is static)")
         return self.code_lengths(data)
+
+
+def _block_size_from_metadata(weights) -> int | None:
+    import json
+
+    from kcomp.lm_coder.weights import read_metadata, resolve_weights
+
+    try:
+        return int(json.loads(read_metadata(resolve_weights(weights))["config"])["block_size"])
+    except Exception:  # missing/broken weights: reported with a clear error when first used
+        return None
 
 
 def _as_bytes(data) -> bytes:

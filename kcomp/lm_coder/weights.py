@@ -71,7 +71,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     from safetensors import safe_open
 
     try:
-        with safe_open(str(path), framework="pt") as fh:
+        with safe_open(str(path), framework="numpy") as fh:  # metadata only: no torch needed
             return dict(fh.metadata() or {})
     except Exception as exc:
         raise WeightsError(f"{path}: not a readable safetensors file ({type(exc).__name__}: {exc})") from exc
