@@ -41,6 +41,7 @@ the CRC32 then fails loudly instead of returning wrong bytes.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import math
@@ -463,7 +464,7 @@ class LMCoder:
             buf = bytearray(header.length)
             with deterministic(self.threads), torch.no_grad():
                 if not self.learns:
-                    model = self.model.to(device)
+                    model = self.model if device == self.device else copy.deepcopy(self.model).to(device)
                     for spans in _batches(header.length, self.chunk, self.max_batch):
                         decode_spans(model, spans, device, decoder, family, buf)
                 else:
