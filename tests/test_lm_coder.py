@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np

@@ -44,7 +44,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import math
 import os
 import struct
 import zlib
