@@ -14,10 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
-    for cand in (os.environ.get("KCOMP_DATA"), REPO.parent / "shared" / "data", REPO / "shared" / "data"):
-        if cand and (Path(cand) / "debian-descriptions.jsonl.gz").exists():
-            return Path(cand)
-    raise SystemExit("shared/data/debian-descriptions.jsonl.gz not found: set KCOMP_DATA=/path/to/shared/data")
+    """The shared data directory ($KCOMP_DATA, then ../shared/data); exits with a hint if absent."""
+    from kcomp.datasets import find_shared_data
+
+    path = find_shared_data()
+    if path is None:
+        raise SystemExit("shared/data/debian-descriptions.jsonl.gz not found: set KCOMP_DATA=/path/to/shared/data")
+    return path.parent
 
 
 def debian_texts(n: int, offset: int = 0) -> list[str]:

@@ -59,10 +59,13 @@ SCORE_COMPRESSORS = ["gzip", "zstd:19", "brotli:11", "lzma"]
 
 
 def find_data() -> Path:
-    for cand in (REPO.parent / "shared" / "data", REPO / "shared" / "data", Path("/work/shared/data")):
-        if (cand / "debian-descriptions.jsonl.gz").exists():
-            return cand
-    raise SystemExit("debian-descriptions.jsonl.gz not found (shared/data)")
+    """The shared data directory ($KCOMP_DATA, then ../shared/data)."""
+    from kcomp.datasets import find_shared_data
+
+    path = find_shared_data()
+    if path is None:
+        raise SystemExit("debian-descriptions.jsonl.gz not found: set KCOMP_DATA=/path/to/shared/data")
+    return path.parent
 
 
 # ---------------------------------------------------------------------------------------

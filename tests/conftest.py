@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import sysconfig
 from pathlib import Path
 
 import pytest
 
+from kcomp.datasets import find_shared_data
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path | None:
-    for cand in (os.environ.get("KCOMP_DATA"), REPO.parent / "shared" / "data", REPO / "shared" / "data"):
-        if cand and (Path(cand) / "debian-descriptions.jsonl.gz").exists():
-            return Path(cand)
-    return None
+    """The shared data directory ($KCOMP_DATA, then ../shared/data), or None."""
+    path = find_shared_data()
+    return None if path is None else path.parent
 
 
 @pytest.fixture(scope="session")
