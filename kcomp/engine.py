@@ -139,7 +139,7 @@ class Blocking:
         """Rows amortise each reference's prefix state; columns bound memory (<= 2048 per
         task) and are split further when there are too few row blocks to feed every worker."""
         if block_size is not None:
-            if not isinstance(block_size, (int, np.integer)) or block_size < 1:
+            if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) or block_size < 1:
                 raise InputError(f"block_size must be a positive int, got {block_size!r}")
             return Blocking(int(block_size), min(max(n_cols, 1), 2048))
         rows = max(1, min(256, math.ceil(n_rows / (2 * n_jobs))))
@@ -378,9 +378,6 @@ class _Run:
         self.n_jobs, self.backend = n_jobs, backend
         self.payload = {"spec": comp.spec, "queries": q, "references": r, "separator": sep, "symmetric": symmetric}
         self._ex = None
-        if block_size is not None and (not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool)
-                                       or block_size < 1):
-            raise InputError(f"block_size must be a positive int, got {block_size!r}")
         if backend is None or backend == "processes":
             resolve_n_jobs(n_jobs)  # validate early
         explicit = Blocking.choose(len(q), len(r), 1, block_size) if block_size is not None else None

@@ -92,3 +92,6 @@ def test_engine_errors(sets):
         ncd_matrix("abc")
     with pytest.raises(InputError, match="n_jobs"):
         ncd_matrix(A, B, n_jobs=0)
+    for bad in (0, True, 2.5):
+        with pytest.raises(InputError, match="block_size"):
+            ncd_topk(A, B, 1, block_size=bad)
