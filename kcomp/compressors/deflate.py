@@ -5,9 +5,10 @@ prefix (a class's 32 KiB of text in ``CompressionClassifier``, a book in K(y|x))
 compresses the prefix once and prices every suffix from a copy of the zlib state
 (``compressobj().copy()``): the same configuration as ``zlib.compress``, so the sizes are
 identical, and 8x faster for a 32 KiB prefix. For short prefixes a fresh ``zlib.compress`` is
-faster than copying (measured here: zlib keeps the last 262 bytes of the prefix pending, and
-copying the 256 KiB level-9 state costs more than compressing ~3 kB; a small-window state,
-exact only under 762 bytes, was no faster either), so those are compressed directly.
+as fast or faster (``bench/prefix_reuse.py``: zlib keeps the last 262 bytes of the prefix
+pending, and copying the 256 KiB level-9 state costs about as much as compressing 1-2 kB; a
+small-window state, exact only under 762 bytes, was no faster either), so those are
+compressed directly.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import numpy as np
 from kcomp.compressors.base import Compressor, check_level
 from kcomp.compressors.registry import refuse_flags, register
 
-#: prefixes at least this long are compressed once and reused (measured crossover ~3 kB)
-PREFIX_REUSE_MIN_BYTES = 4096
+#: prefixes at least this long are compressed once and reused (bench/prefix_reuse.py: the
+#: copy wins from ~1-2 kB, 1.2x at 2 KiB, 1.6x at 8 KiB, 8x at 32 KiB)
+PREFIX_REUSE_MIN_BYTES = 2048
 
 
 class DeflateCompressor(Compressor):
