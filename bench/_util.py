@@ -85,3 +85,21 @@ def machine_info() -> dict:
     import platform
 
     return {"cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def save_results(name: str, *, command: str, tables: list[dict], notes: str = "", **raw) -> Path:
+    """Write ``bench/results/NAME.json`` in the one shape ``scripts/benchmarks_doc.py`` renders.
+
+    ``command``: the exact command line that made the numbers. ``tables``: a list of
+    ``{"title": str, "columns": [str, ...], "rows": [[cell, ...], ...]}`` (cells are numbers or
+    already formatted strings). ``notes``: Markdown shown under the tables. ``raw``: any other
+    JSON-able data (kept, not rendered).
+    """
+    import datetime
+
+    out = REPO / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"name": name, "command": command, "date": datetime.date.today().isoformat(),
+           "machine": machine_info(), "tables": tables, "notes": notes, **raw}
+    out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return out

@@ -6,7 +6,7 @@ All sizes and information quantities are in **bits**.
 from kcomp.complexity import K, K_cond, K_joint, mutual_information, ncd
 from kcomp.compressors import Compressor, describe_compressors, get_compressor, list_compressors, register
 from kcomp.engine import ncd_matrix, ncd_topk
-from kcomp.errors import CorruptStreamError, InputError, KcompError, UnknownCompressorError
+from kcomp.errors import CorruptStreamError, InputError, KcompError, OutputLimitError, UnknownCompressorError
 from kcomp.score import score_dataset; from kcomp.subadditivity import subadditivity  # noqa: E702,F401
 
 __version__ = "0.1.0"
@@ -15,7 +15,7 @@ __all__ = [
     "K", "K_cond", "K_joint", "mutual_information", "ncd",
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
     "ncd_matrix", "ncd_topk",
-    "CorruptStreamError", "InputError", "KcompError", "UnknownCompressorError",
+    "CorruptStreamError", "InputError", "KcompError", "OutputLimitError", "UnknownCompressorError",
     "NCDKNNClassifier", "CompressionClassifier",
 ]
 

@@ -17,3 +17,8 @@ class InputError(KcompError, ValueError):
 
 class CorruptStreamError(KcompError, ValueError):
     """A compressed stream is corrupted, truncated, or was made by another model/codec."""
+
+
+class OutputLimitError(CorruptStreamError):
+    """Decompressing would produce more than the caller's ``max_output`` bytes (a bomb, or a
+    stream whose header announces more than it can hold); raised before that much is allocated."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import numpy as np
 
-from kcomp.errors import CorruptStreamError
+from kcomp.errors import CorruptStreamError, InputError, OutputLimitError
 
 
 class Compressor(ABC):
@@ -28,6 +29,14 @@ class Compressor(ABC):
     window: int | None = None
     #: True when :meth:`joint_size_bits` is cheaper than compressing each prefix+suffix.
     has_prefix_reuse: bool = False
+    #: True when the codec learns while it codes and :meth:`code_lengths_bits` returns the
+    #: prequential (online) cost of every byte; drivers such as the learning curve use it.
+    prequential: bool = False
+    #: "fast" (MB/s: classical codecs) or "slow" (kB/s: the LM); drivers price "slow" codecs on
+    #: a subset and leave them out of per-pair defaults.
+    cost: str = "fast"
+    #: True when :meth:`compress_stream` / :meth:`decompress_stream` run in constant memory.
+    streams: bool = False
 
     def __init__(self, level: int | None = None, *, headerless: bool = False) -> None:
         self.level = level
@@ -66,10 +75,17 @@ class Compressor(ABC):
     def compress(self, data: bytes) -> bytes:
         """Compress ``data`` into a self-contained stream."""
 
-    def decompress(self, data: bytes) -> bytes:
-        """Invert :meth:`compress` exactly; a damaged stream raises :class:`CorruptStreamError`."""
+    def decompress(self, data: bytes, *, max_output: int | None = None) -> bytes:
+        """Invert :meth:`compress` exactly; a damaged stream raises :class:`CorruptStreamError`.
+
+        ``max_output`` (bytes): refuse with :class:`OutputLimitError` a stream that would
+        decompress to more, having allocated no more than about that much.
+        """
+        if max_output is not None and (isinstance(max_output, bool) or not isinstance(max_output, int)
+                                       or max_output < 0):
+            raise InputError(f"max_output must be a non-negative int (bytes) or None; got {max_output!r}")
         try:
-            return self._decompress(data)
+            return self._decompress_bounded(data, max_output)
         except CorruptStreamError:
             raise
         except Exception as exc:  # every codec has its own error classes
@@ -78,6 +94,29 @@ class Compressor(ABC):
     @abstractmethod
     def _decompress(self, data: bytes) -> bytes:
         ...
+
+    def _decompress_bounded(self, data: bytes, max_output: int | None) -> bytes:
+        """Decompress with an output cap. Codecs override this to stop *before* allocating past
+        ``max_output``; this fallback decodes fully, then checks."""
+        out = self._decompress(data)
+        if max_output is not None and len(out) > max_output:
+            raise OutputLimitError(f"{self.spec}: output exceeds max_output={max_output:,} bytes")
+        return out
+
+    # -- streaming (files of any size) -----------------------------------------------------
+    def compress_stream(self, src: BinaryIO, dst: BinaryIO) -> tuple[int, int]:
+        """Compress the readable binary ``src`` into ``dst``; returns (bytes read, bytes written).
+        Codecs with ``streams = True`` do this in constant memory; this fallback reads it all."""
+        data = src.read()
+        out = self.compress(data)
+        dst.write(out)
+        return len(data), len(out)
+
+    def decompress_stream(self, src: BinaryIO, dst: BinaryIO, *, max_output: int | None = None) -> int:
+        """Decompress ``src`` into ``dst``; returns bytes written. Same errors as :meth:`decompress`."""
+        out = self.decompress(src.read(), max_output=max_output)
+        dst.write(out)
+        return len(out)
 
     # -- pricing --------------------------------------------------------------------------
     @property

@@ -40,6 +40,8 @@ class LMCompressor(Compressor):
     device: 'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.
     """
 
+    cost = "slow"
+
     family = "lm"
 
     def __init__(self, *, weights: str | os.PathLike | None = None, model=None, online: bool = False,
@@ -66,6 +68,7 @@ class LMCompressor(Compressor):
         self._coder: LMCoder | None = None
         self._other: dict[int, LMCoder] = {}
         self.has_prefix_reuse = not (online or adapt)
+        self.prequential = online or adapt
         if online or adapt:
             self.window = None  # learning carries everything seen so far
         elif model is not None:
