@@ -239,3 +239,21 @@ def _pick_column(names: list[str], field: str | None, path: Path) -> str:
         if name in names:
             return name
     raise InputError(f"{path}: cannot guess the text column among {', '.join(names)}; pass --field")
+
+
+def iter_rows(path: str | Path) -> Iterator[dict]:
+    """Whole rows, unchanged: JSONL/CSV objects, Parquet/Arrow/HF rows as dicts, and
+    ``{"text": line}`` for each non-blank line of a text file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if _table_reader(path) is not None:
+        for batch in _record_batches(path):
+            yield from batch.to_pylist()
+    elif _base_suffix(path) in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
+        yield from iter_records(path)
+    elif path.is_file():
+        for line in iter_lines(path):
+            yield {"text": line}
+    else:
+        raise InputError(f"{path}: expected a JSONL/CSV/Parquet/Arrow/text file or a save_to_disk folder")
