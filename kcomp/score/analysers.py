@@ -134,6 +134,7 @@ class NearDuplicateCandidates:
         from datasketch import MinHashLSH
 
         self.hashranges = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm).hashranges
+        self.min_jaccard = 0.8 * lsh_threshold
         self._ids: list[np.ndarray] = []
         self._sigs: list[np.ndarray] = []
 
@@ -145,7 +146,8 @@ class NearDuplicateCandidates:
 
     def finish(self, max_per_sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(earlier, later, estimated Jaccard) candidate pairs; at most ``max_per_sample``
-        earlier partners per sample (the most similar)."""
+        earlier partners per sample (the most similar). Pairs whose estimated Jaccard is below
+        0.8 x the LSH threshold (a band collision of dissimilar samples) are dropped."""
         ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int64)
         sigs = np.concatenate(self._sigs) if self._sigs else np.zeros((0, 1), np.uint32)
         self._ids = self._sigs = []
@@ -163,6 +165,7 @@ class NearDuplicateCandidates:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         p = np.unique(np.sort(np.concatenate(pairs), axis=1), axis=0)
         jac = (sigs[p[:, 0]] == sigs[p[:, 1]]).mean(axis=1)
+        p, jac = p[jac >= self.min_jaccard], jac[jac >= self.min_jaccard]  # chance band collisions
         later = p[:, 1]
         rank = np.lexsort((-jac, later))  # by later sample, most similar first
         p, jac, later = p[rank], jac[rank], later[rank]

@@ -168,11 +168,15 @@ def _random_subset(lengths: np.ndarray, budget: int, seed: int, eligible: np.nda
 
 
 def _near_duplicates(cands, texts: dict[int, bytes], workers: _Workers, nd_comp: Compressor, n: int,
-                     params: dict) -> tuple[dict, np.ndarray, list]:
-    """Exact NCD on the LSH candidate pairs (workers), clusters by connected components."""
+                     params: dict, known: np.ndarray | None) -> tuple[dict, np.ndarray, list]:
+    """Exact NCD on the LSH candidate pairs (workers), clusters by connected components.
+    ``known``: each sample's size under ``nd_comp`` (bits) when pass 1 priced it."""
     a, b, jac = cands
-    tasks = [([(texts[i], texts[j]) for i, j in zip(a[lo:lo + NCD_BATCH].tolist(), b[lo:lo + NCD_BATCH].tolist())],
-              nd_comp) for lo in range(0, a.size, NCD_BATCH)]
+    tasks = []
+    for lo in range(0, a.size, NCD_BATCH):
+        ai, bi = a[lo:lo + NCD_BATCH], b[lo:lo + NCD_BATCH]
+        sizes = None if known is None else np.stack([known[ai], known[bi]], axis=1)
+        tasks.append(([(texts[i], texts[j]) for i, j in zip(ai.tolist(), bi.tolist())], nd_comp, sizes))
     d = np.concatenate(workers.map(ncd_batch, tasks)) if tasks else np.zeros(0)
     hit = d <= params["threshold"]
     a, b, jac, d = a[hit], b[hit], jac[hit], d[hit]
@@ -397,8 +401,9 @@ def score_dataset(
         got = _second_pass(src, n, want, bar)
     previews = {i: preview(x) for i, x in got["preview"].items()}
     exact, group = an.exact_report(first, n_examples, previews, orig)
+    nd_col = next((k for k, c in enumerate(price) if c.spec == nd_comp.spec), None)
     near, cluster = _near_report(cands, got["near"], workers, nd_comp, n, near_dup_threshold, lsh_threshold,
-                                 num_perm, n_examples, orig)
+                                 num_perm, n_examples, orig, None if nd_col is None else sizes.bits[:, nd_col])
     cluster = np.where(cluster >= 0, cluster, cluster[first])  # exact copies join their original's cluster
     rows: list = [None] * len(comps)
     for col, k in enumerate(fast):
@@ -443,14 +448,15 @@ def score_dataset(
     return result
 
 
-def _near_report(cands, texts, workers, nd_comp, n, threshold, lsh_threshold, num_perm, n_examples, orig):
+def _near_report(cands, texts, workers, nd_comp, n, threshold, lsh_threshold, num_perm, n_examples, orig,
+                 known=None):
     """The near-duplicate summary (with previews of the closest pairs) and the cluster ids."""
     if threshold is None:
         return {"available": False, "reason": "disabled (near_dup_threshold=None)"}, np.full(n, -1)
     if cands is None:
         return {"available": False, "reason": "needs at least 2 samples"}, np.full(n, -1)
     params = {"threshold": threshold, "lsh_threshold": lsh_threshold, "num_perm": num_perm, "shingle_bytes": 5}
-    report, cluster, pairs = _near_duplicates(cands, texts, workers, nd_comp, n, params)
+    report, cluster, pairs = _near_duplicates(cands, texts, workers, nd_comp, n, params, known)
     report["examples"] = [{"i": orig(j), "j": orig(i), "ncd": d, "jaccard_estimate": jac,
                            "preview_i": preview(texts[j]), "preview_j": preview(texts[i])}
                           for d, j, i, jac in pairs[:n_examples]]

@@ -145,11 +145,14 @@ def price_chunk(blob: bytes, comps: list[Compressor]) -> tuple[np.ndarray, np.nd
     return out[:, 0], out[:, 1]
 
 
-def ncd_batch(pairs: list[tuple[bytes, bytes]], comp: Compressor, separator: bytes = b" ") -> np.ndarray:
-    """NCD of each (x, y) pair: (C(x sep y) - min C) / max C with ``comp`` (in a worker)."""
+def ncd_batch(pairs: list[tuple[bytes, bytes]], comp: Compressor, sizes: np.ndarray | None = None,
+              separator: bytes = b" ") -> np.ndarray:
+    """NCD of each (x, y) pair: (C(x sep y) - min C) / max C with ``comp`` (in a worker);
+    ``sizes`` (pairs x 2, bits): C(x) and C(y) when already known."""
     from kcomp.complexity import ncd_from_sizes
 
     out = np.empty(len(pairs))
     for i, (x, y) in enumerate(pairs):
-        out[i] = ncd_from_sizes(comp.size_bits(x), comp.size_bits(y), comp.size_bits(x + separator + y))
+        cx, cy = (comp.size_bits(x), comp.size_bits(y)) if sizes is None else sizes[i]
+        out[i] = ncd_from_sizes(cx, cy, comp.size_bits(x + separator + y))
     return out
