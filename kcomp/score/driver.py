@@ -294,6 +294,65 @@ def _set_notes(r: ScoreResult, comps: list[Compressor], nd_comp: Compressor, max
                           "underestimates similarity (a codec limit), near duplicates may be missed")
 
 
+def _compressor_rows(comps, fast, slow, fp: _FirstPass, slow_texts: dict[int, bytes], chunk_bytes: int,
+                     notes: list[str]):
+    """Each compressor's row, the per-sample ratios of the plots, and the slow ones' prices."""
+    sizes, n = fp.sizes, fp.n_done
+    n_bytes = int(sizes.lengths.sum())
+    rows: list = [None] * len(comps)
+    for col, k in enumerate(fast):
+        rows[k] = an.summarize(comps[k], sizes.bits[:, col], sizes.framing[:, col], sizes.lengths,
+                               fp.concat.bits[col], fp.concat.framing[col], n_bytes + max(n - fp.concat.n_chunks, 0),
+                               fp.concat.n_chunks, chunk_bytes, 0.0)
+    ne = sizes.lengths > 0
+    ratios = {comps[k].spec: sizes.bits[ne, col] / 8.0 / sizes.lengths[ne] for col, k in enumerate(fast)}
+    slow_rows = {}
+    for k in slow:
+        rows[k], idx, priced = _slow_row(comps[k], slow_texts, sizes.lengths, chunk_bytes)
+        slow_rows[comps[k].spec] = (idx, priced)
+        lens = sizes.lengths[idx]
+        ratios[comps[k].spec] = priced[lens > 0, 0] / 8.0 / lens[lens > 0]
+        if len(idx) < n:
+            notes.append(f"{comps[k].spec} (slow on a CPU) priced a seeded random subset of {len(idx):,} samples "
+                         f"({human(rows[k].bytes_scored)}; lm_bytes / --lm-bytes), not all {n:,}")
+    return rows, ratios, slow_rows
+
+
+def _sample_warnings(sizes, n: int, n_empty: int) -> list[str]:
+    out = []
+    if sizes.n_binary:
+        out.append(f"{sizes.n_binary} of {n} samples look binary (not UTF-8, or NUL bytes): scores are about "
+                   "raw bytes, and text-oriented codecs (and lm) may behave unlike on text")
+    if n_empty:
+        out.append(f"{n_empty} of {n} samples are empty (0 bytes): left out of the per-sample ratios")
+    if n == 1:
+        out.append("only one sample: cross-sample redundancy and duplicates need at least 2 samples")
+    return out
+
+
+def _curve_plan(curve_compressor, curve_bytes: int | None) -> tuple[Compressor | None, int]:
+    """The learning curve's model and byte budget (2 MiB; 256 KiB for a slow model; 0: none)."""
+    if curve_bytes is not None and curve_bytes == 0:
+        return None, 0
+    comp = get_compressor(curve_compressor if curve_compressor is not None else default_curve_compressor())
+    return comp, curve_bytes or ((256 << 10) if comp.cost == "slow" else (2 << 20))
+
+
+def _price_list(comps: list[Compressor], fast: list[int]) -> tuple[list[Compressor], int]:
+    """What pass 1 prices per sample: the fast compressors, plus gzip (the outliers and
+    Pandey's metric need it) when absent; and gzip's column."""
+    price = [comps[k] for k in fast]
+    gz = get_compressor("gzip")
+    col = next((k for k, c in enumerate(price) if c.spec == gz.spec), None)
+    return (price, col) if col is not None else (price + [gz], len(price))
+
+
+def _outlier_dicts(out_rows: dict, lengths: np.ndarray, previews: dict, orig) -> dict[str, list[dict]]:
+    return {key: [{"index": orig(i), "bits_per_byte": b, "expected_bits_per_byte": e, "residual": r,
+                   "bytes": int(lengths[i]), "preview": previews.get(i, "")} for i, b, e, r in rows]
+            for key, rows in out_rows.items()}
+
+
 def _per_sample_columns(comps, fast, slow_rows, sizes, gz_col, group, cluster, orig) -> dict:
     """Column -> array of the per-sample output (bits/byte framing-free; NaN where not priced)."""
     lengths = sizes.lengths
@@ -357,14 +416,8 @@ def score_dataset(
                         chunk_bytes=chunk_bytes, near_dup_threshold=near_dup_threshold, lsh_threshold=lsh_threshold))
     comps, fast, slow, defaults = _compressors(compressors)
     nd_comp = get_compressor(near_dup_compressor)
-    curve_comp = None
-    if curve_bytes is None or curve_bytes > 0:
-        curve_comp = get_compressor(curve_compressor if curve_compressor is not None else default_curve_compressor())
-        curve_bytes = curve_bytes or ((256 << 10) if curve_comp.cost == "slow" else (2 << 20))
-    price = [comps[k] for k in fast]
-    gz_col = next((k for k, c in enumerate(price) if c.spec == get_compressor("gzip").spec), None)
-    if gz_col is None:  # the outliers and Pandey's metric need gzip
-        price, gz_col = price + [get_compressor("gzip")], len(price)
+    curve_comp, curve_bytes = _curve_plan(curve_compressor, curve_bytes)
+    price, gz_col = _price_list(comps, fast)
     src = make_source(data, field, binary_chunk=binary_chunk)
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     src, index_map, n_seen, sample_note = _sampled(src, sample, seed, tqdm, disable)
@@ -383,11 +436,10 @@ def score_dataset(
     warnings: list[str] = []
     notes: list[str] = [sample_note] if sample_note else []
     n_empty = int((sizes.lengths == 0).sum())
-    if slow and defaults and sizes.n_binary:
+    if slow and defaults and sizes.n_binary:  # issue 14.3: lm is a text model
         notes.append(f"{', '.join(comps[k].spec for k in slow)} left out of the defaults: {sizes.n_binary:,} samples "
                      "are binary and it is a text model (pass it with -c to price them anyway)")
-        comps, slow = [comps[k] for k in fast], []
-        fast = list(range(len(comps)))
+        comps, fast, slow = [comps[k] for k in fast], list(range(len(fast))), []
     first = fp.exact.finish()
     cands = fp.near.finish(max_candidates_per_sample) if fp.near is not None and n > 1 else None
     free_gz = np.maximum(sizes.bits[:, gz_col] - sizes.framing[:, gz_col], 0.0)
@@ -405,41 +457,15 @@ def score_dataset(
     near, cluster = _near_report(cands, got["near"], workers, nd_comp, n, near_dup_threshold, lsh_threshold,
                                  num_perm, n_examples, orig, None if nd_col is None else sizes.bits[:, nd_col])
     cluster = np.where(cluster >= 0, cluster, cluster[first])  # exact copies join their original's cluster
-    rows: list = [None] * len(comps)
-    for col, k in enumerate(fast):
-        rows[k] = an.summarize(comps[k], sizes.bits[:, col], sizes.framing[:, col], sizes.lengths,
-                               fp.concat.bits[col], fp.concat.framing[col], n_bytes + max(n - fp.concat.n_chunks, 0),
-                               fp.concat.n_chunks, chunk_bytes, 0.0)
-    slow_rows = {}
-    for k in slow:
-        rows[k], idx, priced = _slow_row(comps[k], got["slow"], sizes.lengths, chunk_bytes)
-        slow_rows[comps[k].spec] = (idx, priced)
-        if len(idx) < n:
-            notes.append(f"{comps[k].spec} (slow on a CPU) priced a seeded random subset of {len(idx):,} samples "
-                         f"({human(rows[k].bytes_scored)}; lm_bytes / --lm-bytes), not all {n:,}")
-    ne = sizes.lengths > 0
-    ratios = {c.spec: sizes.bits[ne, col] / 8.0 / sizes.lengths[ne] for col, c in enumerate(comps[k] for k in fast)}
-    for spec, (idx, priced) in slow_rows.items():
-        lens = sizes.lengths[idx]
-        ratios[spec] = priced[lens > 0, 0] / 8.0 / lens[lens > 0]
-    if sizes.n_binary:
-        warnings.append(f"{sizes.n_binary} of {n} samples look binary (not UTF-8, or NUL bytes): scores are about "
-                        "raw bytes, and text-oriented codecs (and lm) may behave unlike on text")
-    if n_empty:
-        warnings.append(f"{n_empty} of {n} samples are empty (0 bytes): left out of the per-sample ratios")
-    if n == 1:
-        warnings.append("only one sample: cross-sample redundancy and duplicates need at least 2 samples")
-
-    def outlier_dicts(key):
-        return [{"index": orig(i), "bits_per_byte": b, "expected_bits_per_byte": e, "residual": r,
-                 "bytes": int(sizes.lengths[i]), "preview": previews.get(i, "")} for i, b, e, r in out_rows[key]]
-
+    rows, ratios, slow_rows = _compressor_rows(comps, fast, slow, fp, got["slow"], chunk_bytes, notes)
+    warnings += _sample_warnings(sizes, n, n_empty)
+    outlier_dicts = _outlier_dicts(out_rows, sizes.lengths, previews, orig)
     gz_ratio = sizes.bits[ne, gz_col] / 8.0 / sizes.lengths[ne]
     result = ScoreResult(
         source=src.label, n_samples=n, n_bytes=n_bytes, n_empty=n_empty, n_binary=sizes.n_binary,
         n_seen=n_seen if n_seen is not None else n, sampled=index_map is not None, compressors=rows,
         gzip_compressibility=float(np.median(gz_ratio)) if gz_ratio.size else None, exact_duplicates=exact,
-        near_duplicates=near, least_compressible=outlier_dicts("least"), most_compressible=outlier_dicts("most"),
+        near_duplicates=near, least_compressible=outlier_dicts["least"], most_compressible=outlier_dicts["most"],
         outlier_compressor=price[gz_col].spec,
         learning_curve=_curve(curve_comp, got["curve"], curve_order, curve_bytes or 0, warnings),
         warnings=warnings, notes=notes, skipped=dict(src.skipped), sample_ratios=ratios,
