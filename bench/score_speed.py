@@ -23,13 +23,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import PeakRSS, save_results, shared_data_dir  # noqa: E402
 
 
+class TreeRSS(PeakRSS):
+    """PeakRSS of another process's tree; a process that just ended counts as 0."""
+
+    def _rss(self) -> int:
+        import psutil
+
+        try:
+            return super()._rss()
+        except psutil.Error:
+            return 0
+
+
 def run_one(path: Path, out: Path) -> dict:
     import psutil
 
     cmd = [sys.executable, "-m", "kcomp", "score", str(path), "-q", "--json", "-o", str(out)]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    with PeakRSS() as mem:
+    with TreeRSS() as mem:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         mem.proc = psutil.Process(proc.pid)
         rc = proc.wait()

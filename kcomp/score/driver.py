@@ -460,6 +460,7 @@ def score_dataset(
     rows, ratios, slow_rows = _compressor_rows(comps, fast, slow, fp, got["slow"], chunk_bytes, notes)
     warnings += _sample_warnings(sizes, n, n_empty)
     outlier_dicts = _outlier_dicts(out_rows, sizes.lengths, previews, orig)
+    ne = sizes.lengths > 0
     gz_ratio = sizes.bits[ne, gz_col] / 8.0 / sizes.lengths[ne]
     result = ScoreResult(
         source=src.label, n_samples=n, n_bytes=n_bytes, n_empty=n_empty, n_binary=sizes.n_binary,
