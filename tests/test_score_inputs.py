@@ -54,8 +54,9 @@ def test_parquet_arrow_and_save_to_disk(tmp_path, texts, capsys):
     except ImportError:  # the HF layout written by hand: state.json + dataset_info.json + Arrow stream shards
         saved = tmp_path / "hf"
         saved.mkdir()
-        with pa.OSFile(str(saved / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table)
+        shard = str(saved / "data-00000-of-00001.arrow")
+        with pa.OSFile(shard, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
         (saved / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}))
         (saved / "dataset_info.json").write_text("{}")
     else:

@@ -151,20 +151,24 @@ class NearDuplicateCandidates:
         ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int64)
         sigs = np.concatenate(self._sigs) if self._sigs else np.zeros((0, 1), np.uint32)
         self._ids = self._sigs = []
-        pairs = []
+        m = max(ids.size, 1)
+        keys = np.zeros(0, np.int64)  # pair (earlier, later) positions as one int: earlier * m + later
         for lo, hi in self.hashranges:
             band = np.ascontiguousarray(sigs[:, lo:hi]).view(np.dtype((np.void, 4 * (hi - lo)))).ravel()
             order = np.argsort(band, kind="stable")
             sb = band[order]
+            found = []
             for lag in range(1, max_per_sample + 1):
                 same = np.flatnonzero(sb[lag:] == sb[:-lag])
                 if not same.size:
                     break
-                pairs.append(np.stack([order[same], order[same + lag]], axis=1))
-        if not pairs:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        p = np.unique(np.sort(np.concatenate(pairs), axis=1), axis=0)
-        jac = (sigs[p[:, 0]] == sigs[p[:, 1]]).mean(axis=1)
+                x, y = order[same], order[same + lag]
+                found.append(np.minimum(x, y).astype(np.int64) * m + np.maximum(x, y))
+            if found:
+                keys = np.union1d(keys, np.concatenate(found))
+        p = np.stack([keys // m, keys % m], axis=1)
+        jac = np.concatenate([(sigs[p[k:k + 65536, 0]] == sigs[p[k:k + 65536, 1]]).mean(axis=1)
+                              for k in range(0, len(p), 65536)] or [np.zeros(0)])
         p, jac = p[jac >= self.min_jaccard], jac[jac >= self.min_jaccard]  # chance band collisions
         later = p[:, 1]
         rank = np.lexsort((-jac, later))  # by later sample, most similar first

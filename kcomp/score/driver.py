@@ -62,12 +62,13 @@ class _Workers:
             done.append((t, fut.result()))
         return done
 
-    def map(self, fn, arg_tuples: list[tuple]) -> list:
-        """``[fn(*args) for args in arg_tuples]``, spread over the workers."""
-        if self._executor is None:
-            return [fn(*args) for args in arg_tuples]
-        futures = [self._executor.submit(fn, *args) for args in arg_tuples]
-        return [f.result() for f in futures]
+    def map(self, fn, arg_tuples) -> list:
+        """``[fn(*args) for args in arg_tuples]`` (any iterable, consumed lazily), spread over
+        the workers with at most ``2 n_jobs + 1`` tasks in flight."""
+        out = []
+        for args in arg_tuples:
+            out += [res for _, res in self.submit("map", fn, *args)]
+        return out + [res for _, res in self.drain()]
 
     def drain(self) -> list:
         done = [(t, fut.result()) for t, fut in self._pending]
@@ -172,12 +173,13 @@ def _near_duplicates(cands, texts: dict[int, bytes], workers: _Workers, nd_comp:
     """Exact NCD on the LSH candidate pairs (workers), clusters by connected components.
     ``known``: each sample's size under ``nd_comp`` (bits) when pass 1 priced it."""
     a, b, jac = cands
-    tasks = []
-    for lo in range(0, a.size, NCD_BATCH):
-        ai, bi = a[lo:lo + NCD_BATCH], b[lo:lo + NCD_BATCH]
-        sizes = None if known is None else np.stack([known[ai], known[bi]], axis=1)
-        tasks.append(([(texts[i], texts[j]) for i, j in zip(ai.tolist(), bi.tolist())], nd_comp, sizes))
-    d = np.concatenate(workers.map(ncd_batch, tasks)) if tasks else np.zeros(0)
+    def tasks():
+        for lo in range(0, a.size, NCD_BATCH):
+            ai, bi = a[lo:lo + NCD_BATCH], b[lo:lo + NCD_BATCH]
+            sizes = None if known is None else np.stack([known[ai], known[bi]], axis=1)
+            yield [(texts[i], texts[j]) for i, j in zip(ai.tolist(), bi.tolist())], nd_comp, sizes
+
+    d = np.concatenate(workers.map(ncd_batch, tasks()) or [np.zeros(0)])
     hit = d <= params["threshold"]
     a, b, jac, d = a[hit], b[hit], jac[hit], d[hit]
     cluster = an.clusters(n, a, b)
