@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kcomp.errors import InputError
@@ -257,3 +258,22 @@ def iter_rows(path: str | Path) -> Iterator[dict]:
             yield {"text": line}
     else:
         raise InputError(f"{path}: expected a JSONL/CSV/Parquet/Arrow/text file or a save_to_disk folder")
+
+
+@contextmanager
+def atomic_output(path: str | Path):
+    """A temporary path beside ``path`` that replaces it when the block succeeds and is removed
+    when it fails: an interrupted or failed write never leaves a partial file."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

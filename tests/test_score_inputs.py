@@ -14,7 +14,6 @@ import pytest
 
 from kcomp import score_dataset
 from kcomp.cli import main
-from kcomp.errors import InputError
 from kcomp.score.report import ratio_hist, subadd_bars
 
 FAST = {"curve_bytes": 0, "progress": False, "n_jobs": 1}

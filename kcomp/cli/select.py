@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from kcomp.errors import InputError
@@ -24,11 +21,10 @@ def _texts(rows: list[dict], field: str | None, path: str) -> list[str | bytes]:
 
 
 def _write(rows: list[dict], out: Path) -> None:
-    """Write the chosen rows (.jsonl or .parquet) through a temporary file: no partial output."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
+    """Write the chosen rows (.jsonl or .parquet); a failure leaves no partial file."""
+    from kcomp.io import atomic_output
+
+    with atomic_output(out) as tmp:
         if out.suffix.lower() == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -37,10 +33,6 @@ def _write(rows: list[dict], out: Path) -> None:
         else:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cmd_select(args) -> int:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from kcomp.errors import InputError
@@ -36,26 +34,20 @@ def check_path(path: Path) -> None:
 
 
 def write(result, path: Path) -> Path:
-    """Write :func:`rows` to ``path`` (.jsonl or .parquet) through a temporary file, so a
-    failure leaves no partial file."""
+    """Write :func:`rows` to ``path`` (.jsonl or .parquet); a failure leaves no partial file."""
     import json
 
+    from kcomp.io import atomic_output
+
     check_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         if path.suffix.lower() == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            pq.write_table(pa.table({k: v for k, v in result.per_sample.items()}), tmp)
+            pq.write_table(pa.table(dict(result.per_sample)), tmp)
         else:
             with open(tmp, "w", encoding="utf-8") as fh:
                 for row in rows(result):
                     fh.write(json.dumps(row) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
