@@ -2,7 +2,8 @@
 all 63,440 rows (the first N rows of the file), each run in a fresh process.
 
 Memory is sampled every 50 ms over the process tree (the CLI and its worker processes): the
-sum of PSS (shared pages split between processes) and the largest single-process RSS. The
+sum of PSS (shared pages split between processes) and the largest single-process RSS; CPU
+seconds are each process's user + system time, last seen (so the final 50 ms may be missed). The
 machine has 2 cores shared with other jobs: wall times may be inflated by load;
 the load average before each run is recorded.
 
@@ -35,6 +36,7 @@ class TreeMemory:
 
         self.proc = psutil.Process(pid)
         self.pss = self.rss = 0
+        self.cpu: dict[int, float] = {}  #: pid -> user + system seconds, last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -46,6 +48,9 @@ class TreeMemory:
             try:
                 procs = [self.proc] + self.proc.children(recursive=True)
                 infos = [p.memory_full_info() for p in procs]
+                for p in procs:
+                    t = p.cpu_times()
+                    self.cpu[p.pid] = t.user + t.system
                 self.pss = max(self.pss, sum(m.pss for m in infos))
                 self.rss = max(self.rss, max(m.rss for m in infos))
             except psutil.Error:
@@ -59,18 +64,14 @@ class TreeMemory:
 
 def run_one(path: Path, out: Path) -> dict:
     cmd = [sys.executable, "-m", "kcomp", "score", str(path), "-q", "--json", "-o", str(out)]
-    import resource
-
     load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     mem = TreeMemory(proc.pid)
     rc = proc.wait()
     seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     mem.stop()
+    cpu = sum(mem.cpu.values())
     if rc != 0:
         raise SystemExit(f"kcomp score failed with exit code {rc}")
     return {"seconds": seconds, "cpu_seconds": cpu, "pss_mb": mem.pss / 2**20, "rss_mb": mem.rss / 2**20,
