@@ -9,9 +9,9 @@ Work is cut into (query block x reference block) tasks. Each text's C(x) is comp
 each reference is handed to ``Compressor.joint_size_bits`` with the whole query block, so a
 codec with exact prefix reuse (deflate/gzip, for long references) compresses it once. The
 compressor object itself goes to the workers (custom LM weights, compressors registered at run
-time and subclasses with extra state price there exactly as in ``ncd()``). Tasks
-run in worker processes (threads do not scale: most codecs hold the GIL), and only ``2 * n_jobs`` task results are alive at a time, so
-memory is bounded by the block size, not by the number of pairs.
+time and subclasses with extra state price there exactly as in ``ncd()``). Tasks run in worker
+processes (threads do not scale: most codecs hold the GIL), and only ``2 * n_jobs`` task
+results are alive at a time, so memory is bounded by the block size, not by the number of pairs.
 """
 
 from __future__ import annotations
