@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from custom_codecs import PoisonedGzip, SaltedZlib, make_salted, random_lm
+from engine_testkit import (PoisonedGzip, SaltedZlib, assert_engine_honours, brute, make_salted, random_lm,
+                            reference_topk)
 
-from kcomp import ncd, ncd_matrix, ncd_topk, register
+from kcomp import ncd_matrix, ncd_topk, register
 from kcomp.backends import WorkerLostError
 from kcomp.engine import merge_topk
 from kcomp.errors import InputError
-
-
-def brute(A, B, spec="gzip", symmetric=False):
-    return np.array([[ncd(b, a, spec, symmetric=symmetric) for b in B] for a in A])
-
-
-def reference_topk(M, k):
-    idx = np.broadcast_to(np.arange(M.shape[1]), M.shape)
-    order = np.lexsort((idx, M), axis=-1)[:, :k]
-    return np.take_along_axis(M, order, 1), order
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +99,6 @@ def salted():
     """A family registered at run time, and an object of it with state its spec does not carry."""
     register("salted", make_salted, "test-only: zlib over salt + data", replace=True)
     return SaltedZlib(salt=b"a salt that the spec 'salted' does not name; " * 3)
-
-
-def assert_engine_honours(comp, A, B, *, n_jobs=1, backend=None, k=2):
-    """ncd_matrix and ncd_topk with ``comp`` equal ncd() with that same object."""
-    M = brute(A, B, comp)
-    np.testing.assert_array_equal(ncd_matrix(A, B, comp, n_jobs=n_jobs, backend=backend, progress=False), M)
-    d, i = ncd_topk(A, B, k, comp, n_jobs=n_jobs, backend=backend, progress=False)
-    rd, ri = reference_topk(M, k)
-    np.testing.assert_array_equal(i, ri)
-    np.testing.assert_array_equal(d, rd)
-    return M
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

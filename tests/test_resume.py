@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from custom_codecs import random_lm
+from engine_testkit import random_lm
 
 import kcomp.engine as engine
 from kcomp.engine import CheckpointMismatchError, ncd_matrix, ncd_topk
@@ -61,7 +61,7 @@ def test_killed_run_resumes_identically_computing_only_missing_blocks(tmp_path, 
     # the run SIGKILLs itself when it reaches the row block of query 10: a deterministic crash
     script = textwrap.dedent(f"""
         import pickle
-        from custom_codecs import PoisonedGzip
+        from engine_testkit import PoisonedGzip
         from kcomp.engine import ncd_matrix
         texts = pickle.load(open({str(data)!r}, "rb"))
         ncd_matrix(texts, compressor=PoisonedGzip(texts[10].encode()), block_size={bs}, checkpoint_dir={str(ck)!r},

@@ -1,4 +1,5 @@
-"""Compressors that exist only in the tests (a helper module, importable by worker processes).
+"""Test kit of the NCD engine (a helper module, importable by worker processes): the one-pair
+reference, and compressors that exist only in the tests.
 
 * :class:`SaltedZlib`: state the spec does not carry (a salt that changes every size), for a
   family registered at run time; rebuilt from its spec on a worker, it would price differently.
@@ -13,8 +14,32 @@ import os
 import signal
 import zlib
 
+import numpy as np
+
+from kcomp import ncd, ncd_matrix, ncd_topk
 from kcomp.compressors.base import Compressor
 from kcomp.compressors.gzip import GzipCompressor
+
+
+def brute(A, B, spec="gzip", symmetric=False):
+    return np.array([[ncd(b, a, spec, symmetric=symmetric) for b in B] for a in A])
+
+
+def reference_topk(M, k):
+    idx = np.broadcast_to(np.arange(M.shape[1]), M.shape)
+    order = np.lexsort((idx, M), axis=-1)[:, :k]
+    return np.take_along_axis(M, order, 1), order
+
+
+def assert_engine_honours(comp, A, B, *, n_jobs=1, backend=None, k=2):
+    """ncd_matrix and ncd_topk with ``comp`` equal ncd() with that same object."""
+    M = brute(A, B, comp)
+    np.testing.assert_array_equal(ncd_matrix(A, B, comp, n_jobs=n_jobs, backend=backend, progress=False), M)
+    d, i = ncd_topk(A, B, k, comp, n_jobs=n_jobs, backend=backend, progress=False)
+    rd, ri = reference_topk(M, k)
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_array_equal(d, rd)
+    return M
 
 
 class SaltedZlib(Compressor):
