@@ -214,9 +214,9 @@ def _codec_versions() -> dict:
 
 
 def _kcomp_version() -> str:
-    import kcomp
+    import kcomp  # at call time: kcomp/__init__ imports this module
 
-    return getattr(kcomp, "__version__", "?")
+    return kcomp.__version__
 
 
 class Checkpoint:
