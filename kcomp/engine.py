@@ -278,7 +278,7 @@ class Checkpoint:
                                           f"writes {CHECKPOINT_FORMAT}; use a new directory")
         stored = old.get("params", {})
         diffs = []
-        for name in sorted(self.params.keys() | stored.keys()):
+        for name in [*self.params, *(n for n in stored if n not in self.params)]:
             value = self.params.get(name)
             if stored.get(name) != value:
                 if name == "inputs_sha256":

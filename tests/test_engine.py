@@ -108,10 +108,15 @@ def test_compressor_registered_at_run_time_keeps_its_state(sets, salted, n_jobs)
     assert not np.array_equal(M, brute(A, B, "salted"))  # the salt matters: the spec alone differs
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_lm_with_a_custom_model_prices_with_that_model(n_jobs):
+@pytest.mark.parametrize("given_as, n_jobs", [("model", 1), ("model", 2), ("weights", 2)])
+def test_lm_with_custom_weights_prices_with_them(tmp_path, given_as, n_jobs):
     pytest.importorskip("torch")
     comp = random_lm()
+    if given_as == "weights":  # the same random model, saved and named by path
+        from kcomp.lm_coder.compressor import LMCompressor
+        from kcomp.lm_coder.weights import save_model
+
+        comp = LMCompressor(weights=save_model(comp.coder.model, tmp_path / "mine.safetensors"), device="cpu")
     A, B = ["the quick brown fox", "jumps over the lazy dog"], ["a lazy dog sleeps", "quick brown foxes", "hello"]
     M = assert_engine_honours(comp, A, B, n_jobs=n_jobs)
     assert np.abs(M - brute(A, B, "lm:cpu")).min() > 0.05  # not the shipped weights
