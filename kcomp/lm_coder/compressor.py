@@ -93,6 +93,11 @@ class LMCompressor(Compressor):
     def __hash__(self) -> int:
         return hash(self.spec)
 
+    @property
+    def fingerprint(self) -> str:
+        """The spec plus the model id (weights, or the online recipe): tells custom weights apart."""
+        return f"{self.spec}#{self.model_id}"
+
     def __reduce__(self):
         if self._model is not None:
             state = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
