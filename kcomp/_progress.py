@@ -27,8 +27,10 @@ class _LineProgress(_tqdm):
 
 
 def progress_bar(total: int | None = None, *, desc: str, unit: str = "it", progress: bool | None = None,
-                 interval_s: float = LINE_INTERVAL_S, **tqdm_kwargs):
-    """A tqdm bar (a context manager with ``update(n)``) following the ``progress`` rule above."""
+                 interval_s: float | None = None, **tqdm_kwargs):
+    """A tqdm bar (a context manager with ``update(n)``) following the ``progress`` rule above;
+    ``interval_s``: seconds between lines off a terminal (default :data:`LINE_INTERVAL_S`)."""
+    interval_s = LINE_INTERVAL_S if interval_s is None else interval_s
     is_tty = sys.stderr.isatty()
     if progress is False or (progress is None and not is_tty):
         return _tqdm(total=total, desc=desc, unit=unit, disable=True, **tqdm_kwargs)

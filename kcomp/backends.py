@@ -20,6 +20,7 @@ Only the driver ever assembles results, so the full matrix is built only by ``nc
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -64,6 +65,11 @@ def _init_worker(payload: dict) -> None:
     _WORKER.update(_build_state(payload))
 
 
+def _init_pool_worker(payload: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which terminates the pool
+    _init_worker(payload)
+
+
 def worker_state() -> dict:
     """The payload (plus its ``compressor``) of the task running in this thread."""
     state = getattr(_LOCAL, "state", None)
@@ -104,7 +110,7 @@ class LocalExecutor:
             # fork is cheapest; torch (the lm codec) is not fork-safe once its threads exist
             method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
             self.pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method),
-                                            initializer=_init_worker, initargs=(payload,))
+                                            initializer=_init_pool_worker, initargs=(payload,))
         else:
             _init_worker(payload)
 

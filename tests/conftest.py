@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import itertools
 import json
 import sysconfig
 from pathlib import Path
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kcomp.datasets import find_shared_data
+from kcomp.io import iter_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,13 +27,7 @@ def debian_rows() -> list[dict]:
     d = shared_data_dir()
     if d is None:
         pytest.skip("shared/data/debian-descriptions.jsonl.gz not found (set KCOMP_DATA)")
-    rows = []
-    with gzip.open(d / "debian-descriptions.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if len(rows) >= 600:
-                break
-    return rows
+    return list(itertools.islice(iter_records(d / "debian-descriptions.jsonl.gz"), 600))
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,16 @@ EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the subcommand parsers inherit it)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kcomp",
         description="Compression-based learning: K(x), NCD, classifiers and dataset scoring. "
         "Sizes are in bits. Use 'kcomp COMMAND --help' for details.",
@@ -52,7 +60,9 @@ def _error_line(exc: BaseException) -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"kcomp: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    from kcomp.cli.common import warn
+
+    warn(" ".join(str(message).split()))
 
 
 def main(argv: list[str] | None = None) -> int:
