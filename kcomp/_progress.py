@@ -15,6 +15,21 @@ from tqdm import tqdm as _tqdm
 LINE_INTERVAL_S = 10.0
 
 
+class _Lines:
+    """A stream for :class:`_LineProgress`: drops the carriage returns tqdm writes to redraw."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "")
+        if text:
+            self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 class _LineProgress(_tqdm):
     """tqdm that writes whole lines (no carriage returns), at most one per ``mininterval``."""
 
@@ -38,6 +53,6 @@ def progress_bar(total: int | None = None, *, desc: str, unit: str = "it", progr
         from tqdm.auto import tqdm
 
         return tqdm(total=total, desc=desc, unit=unit, leave=False, **tqdm_kwargs)
-    return _LineProgress(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr, ncols=80,
+    return _LineProgress(total=total, desc=desc, unit=unit, leave=False, file=_Lines(sys.stderr), ncols=80,
                          mininterval=interval_s, maxinterval=max(interval_s, 10.0), delay=interval_s,
                          **tqdm_kwargs)
