@@ -28,7 +28,7 @@ BAD_INPUT = {
     "ncd": [MISSING, MISSING],
     "matrix": [MISSING],
     "classify": ["--train", MISSING, "--test", MISSING],
-    "score": [MISSING],
+    "score": [MISSING, "-c", "gzip"],  # without -c the lm default loads torch first (~10 s)
     "subadd": [MISSING, MISSING],
     "compress": [MISSING, "-c", "gzip"],
     "decompress": [MISSING, "-c", "gzip"],
