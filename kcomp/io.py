@@ -103,7 +103,7 @@ def _decode(raw: bytes, path: Path, where: str) -> str:
 
 def _json_lines(path: Path, fh) -> Iterator[tuple[int, object]]:
     for n, raw in enumerate(fh, 1):
-        line = _decode(raw, path, f"line {n}")
+        line = _decode(raw, path, f"line {n}").lstrip("\ufeff") if n == 1 else _decode(raw, path, f"line {n}")
         if not line.strip():
             continue
         try:
@@ -132,7 +132,7 @@ def _json_values(path: Path) -> Iterator[tuple[int, object]]:
 
 def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
     with open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")  # -sig: Excel's BOM
         n = 0
         try:
             for n, row in enumerate(csv.DictReader(text, delimiter=delimiter), 1):

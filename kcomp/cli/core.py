@@ -60,7 +60,8 @@ def cmd_compressors(args) -> int:
         print_json(rows)
     else:
         print(format_table(["family", "default", "window (B)", "empty input (B)", "description"],
-                           [[r["family"], r["default_spec"] or "(not installed)", r["window_bytes"] or "-",
+                           [[r["family"], r["default_spec"] or "(not installed)",
+                             f"{r['window_bytes']:,}" if r["window_bytes"] else "-",
                              r["empty_input_bytes"] if r["available"] else "-", r["description"]] for r in rows]))
     return 0
 
