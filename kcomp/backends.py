@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -57,6 +58,11 @@ _LOCAL = threading.local()
 def _init_worker(payload: dict) -> None:
     _WORKER.clear()
     _WORKER.update(payload)
+
+
+def _init_pool_worker(payload: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which terminates the pool
+    _init_worker(payload)
 
 
 def worker_state() -> dict:
@@ -99,7 +105,7 @@ class LocalExecutor:
             # fork is cheapest; torch (the lm codec) is not fork-safe once its threads exist
             method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
             self.pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method),
-                                            initializer=_init_worker, initargs=(payload,))
+                                            initializer=_init_pool_worker, initargs=(payload,))
         else:
             _init_worker(payload)
 

@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from kcomp._inputs import as_bytes, as_bytes_list, check_same_kind
+from kcomp._progress import progress_bar
 from kcomp.backends import (  # noqa: F401  (LocalExecutor, resolve_n_jobs: re-exported)
     DaskExecutor,
     LocalExecutor,
@@ -119,10 +119,7 @@ def _task_block(r0: int, r1: int, c0: int, c1: int, k: int | None, c_queries: np
 
 
 def _progress(total: int, desc: str, progress: bool | None):
-    from tqdm.auto import tqdm
-
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=total, desc=desc, unit="pair", unit_scale=True, disable=disable, leave=False)
+    return progress_bar(total, desc=desc, unit="pair", progress=progress, unit_scale=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import itertools
 import json
 import sysconfig
 from pathlib import Path
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from kcomp.datasets import BUNDLED_DEBIAN_SAMPLE, find_shared_data
+from kcomp.io import iter_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,13 +23,7 @@ def shared_data_dir() -> Path | None:
 
 
 def _first_rows(path: Path, n: int | None = None) -> list[dict]:
-    rows = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if n is not None and len(rows) >= n:
-                break
-    return rows
+    return list(itertools.islice(iter_records(path), n))
 
 
 @pytest.fixture(scope="session")
