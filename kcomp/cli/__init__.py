@@ -13,7 +13,7 @@ import sys
 from kcomp.errors import KcompError
 
 #: feature modules under kcomp.cli, each adding its own subcommands
-_COMMAND_MODULES = ("core", "classify", "score", "lm", "demo")
+_COMMAND_MODULES = ("core", "classify", "score", "lm", "demo", "axioms")
 
 
 def build_parser() -> argparse.ArgumentParser:
