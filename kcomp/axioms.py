@@ -147,8 +147,8 @@ def _units(docs: list[bytes], size: int, label: str) -> tuple[list[bytes], str]:
         return whole, f"x, y, z cut from 3 different documents (of {len(whole)} that hold {label})"
     runs = _join_runs(docs, size)
     if len(runs) >= PIECES:
-        return runs, (f"documents shorter than {label}: x, y, z cut from 3 different runs of consecutive "
-                      f"documents joined by a newline ({len(runs)} runs)")
+        return runs, (f"fewer than 3 documents hold {label}: x, y, z cut from 3 different runs of consecutive "
+                      f"documents joined by a newline ({len(runs):,} runs)")
     stream = JOIN.join(docs)
     parts = len(stream) // size
     if parts < PIECES:
@@ -313,7 +313,7 @@ def _plot(res: AxiomsResult, directory: Path, prefix: str) -> list[str]:
             if window is not None and min(sizes) / 2 <= window <= max(sizes) * 2:
                 ax.axvline(window, color=bars[0].get_color(), ls="--", lw=0.9)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sizes, labels)
+        ax.set_xticks(sizes, labels, rotation=45, fontsize=7)
         ax.minorticks_off()
         ax.axhline(0, color="black", lw=0.6)
         ax.set_xlabel("piece size |x| (dashed: the codec's window, where in range)")
