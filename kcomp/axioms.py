@@ -211,7 +211,7 @@ def _summaries(rows: list[tuple[dict, dict]]) -> tuple[dict, dict, dict]:
     return mean, spread, rate
 
 
-def _check_options(sizes, pairs, tolerance) -> dict[str, int]:
+def _check_options(sizes, pairs, tolerance, seed) -> dict[str, int]:
     if isinstance(sizes, (str, bytes)) or not sizes:
         raise InputError("sizes must be a non-empty list such as ['4K', '16K'] (or ints, bytes)")
     labels = {str(s).strip(): parse_size(s) for s in sizes}
@@ -221,6 +221,8 @@ def _check_options(sizes, pairs, tolerance) -> dict[str, int]:
         raise InputError(f"pairs must be an int >= 2 (a spread needs two draws), got {pairs!r}")
     if not isinstance(tolerance, (int, float)) or not tolerance >= 0:
         raise InputError(f"tolerance must be a number >= 0 (bits per byte), got {tolerance!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an int >= 0, got {seed!r}")
     return labels
 
 
@@ -243,7 +245,7 @@ def axioms(
     ``pairs``: draws (x, y, z) per size, the same pieces for every compressor.
     ``tolerance``: bits per byte an equality axiom may miss by before a draw counts as violated.
     """
-    labels = _check_options(sizes, pairs, tolerance)
+    labels = _check_options(sizes, pairs, tolerance, seed)
     comps = list(dict.fromkeys(get_compressor(c) for c in (DEFAULT_COMPRESSORS if compressors is None else compressors)))
     if not comps:
         raise InputError("at least one compressor is needed")

@@ -118,6 +118,7 @@ def test_parse_size(value, expected):
     ({"sizes": ["1M"]}, "too big for this corpus"),
     ({"pairs": 1}, "pairs must be an int >= 2"),
     ({"tolerance": -1}, "tolerance"),
+    ({"seed": -1}, "seed must be an int >= 0"),
 ])
 def test_bad_options_are_refused_clearly(modules, kwargs, message):
     with pytest.raises(InputError, match=message):
