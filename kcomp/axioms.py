@@ -21,6 +21,7 @@ import json
 import os
 import re
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
@@ -42,6 +43,10 @@ DEFAULT_TOLERANCE = 0.25
 #: joins documents that are shorter than a piece (a .txt corpus is read one line per document)
 JOIN = b"\n"
 PIECES = 3  #: x, y and z: disjoint pieces per draw
+#: bytes a codec compresses per byte of piece size in one draw (:func:`measure`: 3 singles, 6 joints)
+CODED_PER_PIECE_BYTE = 15
+#: a "slow" codec (``cost``) asked to code more than this gets a warning before it starts
+SLOW_CODEC_WARN_BYTES = 1 << 20
 
 #: name -> (formula, unit, when a draw counts as a violation)
 QUANTITIES = {
@@ -226,6 +231,14 @@ def _check_options(sizes, pairs, tolerance, seed) -> dict[str, int]:
     return labels
 
 
+def _warn_slow(comps: list[Compressor], coded_bytes: int) -> None:
+    for comp in comps:
+        if comp.cost == "slow" and coded_bytes > SLOW_CODEC_WARN_BYTES:
+            warnings.warn(f"{comp.spec} is a slow codec and will code {coded_bytes / 1e6:.1f} MB here "
+                          f"({CODED_PER_PIECE_BYTE} x pairs x the sum of sizes): minutes on a CPU; small sizes "
+                          "such as 256,512,1K,2K show its window", stacklevel=3)
+
+
 def axioms(
     corpus: str | os.PathLike | Sequence[str | bytes],
     compressors: Sequence[str | Compressor] | None = None,
@@ -254,6 +267,7 @@ def axioms(
     for label, size in labels.items():
         units, sampling[label] = _units(docs, size, label)
         draws[label] = _draw(units, size, pairs, seed)
+    _warn_slow(comps, CODED_PER_PIECE_BYTE * pairs * sum(labels.values()))
     results, spread, rates, seconds = {}, {}, {}, {}
     for comp in comps:
         start = time.perf_counter()

@@ -184,3 +184,13 @@ def test_lm_reports_its_context_as_window(modules):
     assert r.windows["lm"] == 512
     # the small byte model does not copy: a repeat of x costs nearly as much as x itself
     assert r.results["lm"]["1K"]["idempotency_gap"] > 1.0
+
+
+def test_a_slow_codec_asked_for_megabytes_is_warned_first(modules):
+    from kcomp.compressors.gzip import GzipCompressor
+
+    class SlowGzip(GzipCompressor):
+        cost = "slow"
+
+    with pytest.warns(UserWarning, match="slow codec and will code 2.0 MB"):
+        axioms(modules, [SlowGzip(9)], sizes=["64K"], pairs=2)
