@@ -34,6 +34,7 @@ BAD_INPUT = {
     "decompress": [MISSING, "-c", "gzip"],
     "train": ["--config", "{not json"],
     "demo": ["--n-jobs", "many"],
+    "axioms": [MISSING],
 }
 
 
