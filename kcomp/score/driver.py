@@ -234,7 +234,7 @@ def _sampled(src: Source, sample: int | None, seed: int, tqdm, disable: bool):
     with tqdm(desc="sampling", unit="sample", disable=disable, leave=False) as bar:
         res, n_seen = reservoir(src.factory(), sample, seed, bar)
     items = [x for _, x in res]
-    out = Source(src.label, lambda: iter(items), len(items), src.skipped)
+    out = Source(src.label, lambda: iter(items), len(items))
     if n_seen <= sample:
         return out, None, n_seen, None
     note = (f"scored a uniform random sample (reservoir, seed {seed}) of {sample:,} of the {n_seen:,} samples; "
@@ -429,7 +429,7 @@ def score_dataset(
                     lsh_threshold)
     with tqdm(total=src.total, desc="scoring", unit="sample", disable=disable, leave=False) as bar:
         fp.run(src, workers, batch_size, chunk_bytes, bar)
-    sizes, n = fp.sizes, fp.n_done
+    sizes, n, skipped = fp.sizes, fp.n_done, src.skipped  # (pass 2 stops early: read the counts now)
     if n == 0:
         raise InputError(f"{src.label}: holds no samples (nothing to score)")
     n_bytes = int(sizes.lengths.sum())
@@ -471,7 +471,7 @@ def score_dataset(
         near_duplicates=near, least_compressible=outlier_dicts["least"], most_compressible=outlier_dicts["most"],
         outlier_compressor=price[gz_col].spec,
         learning_curve=_curve(curve_comp, got["curve"], curve_order, curve_bytes or 0, warnings),
-        warnings=warnings, notes=notes, skipped=dict(src.skipped), sample_ratios=ratios,
+        warnings=warnings, notes=notes, skipped=skipped, sample_ratios=ratios,
         per_sample=_per_sample_columns(comps, fast, slow_rows, sizes, gz_col, group, cluster, orig))
     _set_notes(result, comps, nd_comp, int(sizes.lengths.max()))
     return result

@@ -18,7 +18,16 @@ class Source:
     label: str
     factory: Callable[[], Iterator]  #: a fresh iterator of str/bytes on every call
     total: int | None = None  #: number of samples when cheaply known
-    skipped: dict = field(default_factory=dict)  #: what the reader left out, e.g. {"blank lines": 12}
+    reader: object = None  #: the :class:`kcomp.io.TextSource` behind a path, if any
+
+    @property
+    def skipped(self) -> dict:
+        """What the reader left out in its last full pass, e.g. {"blank lines": 12}."""
+        stats = getattr(self.reader, "stats", None)
+        if stats is None:
+            return {}
+        found = {"blank lines": stats.blank_lines, "bad rows": stats.bad_rows}
+        return {k: v for k, v in found.items() if v}
 
 
 def _guarded(label: str, factory: Callable[[], Iterator]) -> Callable[[], Iterator]:
@@ -44,12 +53,12 @@ def to_bytes(item, i: int) -> bytes:
 
 
 def _count_lines(path: Path) -> int | None:
-    from kcomp.io import _open_text
+    from kcomp.io import open_binary
 
     try:
-        with _open_text(path) as fh:
+        with open_binary(path) as fh:
             return sum(1 for line in fh if line.strip())
-    except (OSError, UnicodeDecodeError, EOFError):
+    except (OSError, EOFError, ValueError):
         return None
 
 
@@ -74,9 +83,9 @@ def _count(path: Path, binary_chunk: int | None) -> int | None:
 def path_source(path: str | Path, field_name: str | None = None, *, binary_chunk: int | None = None) -> Source:
     """A :class:`Source` over a file or directory (``binary_chunk``: read it as raw bytes in
     chunks of that many bytes)."""
-    from kcomp import io
-
     import os
+
+    from kcomp import io
 
     path = Path(path)
     if not path.exists():
@@ -86,18 +95,8 @@ def path_source(path: str | Path, field_name: str | None = None, *, binary_chunk
     if binary_chunk:
         return Source(str(path), _guarded(str(path), lambda: io.iter_binary_chunks(path, binary_chunk)),
                       _count(path, binary_chunk))
-    src = Source(str(path), lambda: iter(()), _count(path, None))
-    kind = io._base_suffix(path)
-    if path.is_file() and kind not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv") and io._table_reader(path) is None:
-        def lines():
-            src.skipped.clear()
-            return io.iter_lines(path, src.skipped)
-
-        src.factory = lines
-    else:
-        src.factory = lambda: io.iter_texts(path, field_name)
-    src.factory = _guarded(str(path), src.factory)
-    return src
+    reader = io.TextSource(path, field_name)
+    return Source(str(path), _guarded(str(path), lambda: iter(reader)), _count(path, None), reader)
 
 
 def make_source(data, field_name: str | None = None, *, binary_chunk: int | None = None) -> Source:
