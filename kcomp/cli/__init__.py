@@ -13,7 +13,7 @@ import sys
 from kcomp.errors import KcompError
 
 #: feature modules under kcomp.cli, each adding its own subcommands
-_COMMAND_MODULES = ("core", "classify", "score", "lm", "demo")
+_COMMAND_MODULES = ("core", "classify", "score", "codec", "lm", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # outputs are written atomically: nothing partial is left
+        print("kcomp: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
