@@ -15,6 +15,8 @@ _MEM = 16 << 20
 #: pyppmd 1.x mis-codes large one-shot calls (measured here: wrong output or "Corrupted input
 #: data" from ~50 kB of compressed binary on); feeding it in small pieces is exact.
 _PIECE = 8192
+#: bytes the range coder writes at the end, not all of which the decoder needs
+_FLUSH_BYTES = 5
 
 
 def _missing() -> str | None:
@@ -87,8 +89,9 @@ class PpmdCompressor(StreamingCodec, ContainerCompressor):
                 yield out
             elif not data:
                 raise ValueError(f"truncated: decoded {n} of {length} bytes")
-        while body.read(_PIECE):  # the coder's final bytes, not needed for the last symbols
-            pass
+        # the range coder's flush (5 bytes) may be left unread after the last symbol; more is not ours
+        if len(body.read(_FLUSH_BYTES + 1)) > _FLUSH_BYTES:
+            raise ValueError("trailing bytes after the ppmd stream")
         check_crc32_trailer(body, crc, self.spec)
 
     def _encode_pieces(self, chunks: Iterable[bytes], size: int | None) -> Iterator[bytes]:
