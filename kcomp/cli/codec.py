@@ -92,13 +92,17 @@ def cmd_decompress(args) -> int:
     return 0
 
 
+def _add_file_args(p, default_output: str) -> None:
+    p.add_argument("file", metavar="FILE", help="input file ('-' = stdin)")
+    p.add_argument("-o", "--output", default=None, help=f"output file (default {default_output}; '-' = stdout)")
+    p.add_argument("-f", "--force", action="store_true", help="replace an existing output file")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("compress", help="compress FILE with any compressor (lm included) to FILE.kc",
                        description="Write FILE ('-' = stdin) as a .kc file: a short header naming the "
                        "compressor, then its stream. Classical codecs stream in constant memory.")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("-o", "--output", default=None, help="output file (default FILE.kc; '-' = stdout)")
-    p.add_argument("-f", "--force", action="store_true", help="replace an existing output file")
+    _add_file_args(p, "FILE.kc")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the size summary")
     add_compressor_arg(p, default="lm")
     p.set_defaults(func=cmd_compress)
@@ -106,9 +110,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("decompress", help="decompress a .kc file written by 'kcomp compress'",
                        description="Invert 'kcomp compress' in constant memory. The .kc header names the "
                        "compressor; streams without one (older files, plain .gz/.zst/...) need --compressor.")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("-o", "--output", default=None, help="output file (default: FILE without .kc; '-' = stdout)")
-    p.add_argument("-f", "--force", action="store_true", help="replace an existing output file")
+    _add_file_args(p, "FILE without .kc")
     p.add_argument("--max-output", type=parse_size, default=DEFAULT_MAX_OUTPUT, metavar="SIZE",
                    help=f"stop with an error past SIZE of output, e.g. 100M, 2G (default {_human(DEFAULT_MAX_OUTPUT)}, "
                    "against decompression bombs; 0 = no limit)")
