@@ -56,7 +56,8 @@ def decompress_file(src: PathOrFile, dst: PathOrFile, compressor: str | Compress
                     max_output: int | None = None, overwrite: bool = False) -> int:
     """Decompress the ``.kc`` file ``src`` into ``dst``; returns bytes written.
 
-    ``compressor`` is needed only for streams without a header. ``max_output`` (bytes) stops a
+    ``compressor`` is needed only for streams without a header (with one, it must name the same
+    family). ``max_output`` (bytes) stops a
     decompression bomb with :class:`~kcomp.errors.OutputLimitError` (no file is left behind).
     """
     with _reading(src) as fin:
@@ -67,14 +68,11 @@ def decompress_file(src: PathOrFile, dst: PathOrFile, compressor: str | Compress
 
 
 def _decoder(spec: str | None, compressor: str | Compressor | None, body: _Peekable) -> Compressor:
-    if spec is not None:
+    if spec is not None:  # the header decides (e.g. ppmd's model order); a contradicting codec is refused
         recorded = get_compressor(spec)
-        if compressor is None:
-            return recorded
-        given = get_compressor(compressor)
-        if given.family != recorded.family:
-            raise InputError(f"the file was written by {recorded.spec}, not {given.spec}")
-        return given
+        if compressor is not None and get_compressor(compressor).family != recorded.family:
+            raise InputError(f"the file was written by {recorded.spec}, not {get_compressor(compressor).spec}")
+        return recorded
     if compressor is not None:
         return get_compressor(compressor)
     if body.peek(len(_LM_MAGIC)) == _LM_MAGIC:
