@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from pathlib import Path
 
 from kcomp.cli.common import add_compressor_arg
 from kcomp.errors import InputError, OutputLimitError
@@ -58,10 +59,7 @@ def cmd_compress(args) -> int:
 
     target = args.output or (args.file + ".kc" if args.file != "-" else "-")
     t0 = time.perf_counter()
-    try:
-        n_in, n_out = compress_file(_stdin_or(args.file), _stdout_or(target), args.compressor, overwrite=args.force)
-    except OSError as exc:
-        raise InputError(f"{exc.filename or target}: {exc.strerror or exc}") from None
+    n_in, n_out = compress_file(_stdin_or(args.file), _stdout_or(target), args.compressor, overwrite=args.force)
     if not args.quiet and target != "-":
         bpb = 8 * n_out / n_in if n_in else float("nan")
         print(f"{args.file}: {n_in} -> {n_out} bytes ({bpb:.3f} bits/byte, {args.compressor}, "
@@ -78,6 +76,8 @@ def cmd_decompress(args) -> int:
         target = "-"
     elif args.file.endswith(".kc"):
         target = args.file[:-3]
+    elif not Path(args.file).exists():
+        raise InputError(f"{args.file}: no such file")
     else:
         raise InputError(f"{args.file}: does not end in .kc; give the output file with -o OUT ('-o -' = stdout)")
     try:
@@ -87,8 +87,6 @@ def cmd_decompress(args) -> int:
         left = "output stopped there" if target == "-" else "no file written"
         raise OutputLimitError(f"{args.file}: decompresses to more than --max-output {_human(args.max_output)} "
                                f"({left}); raise it with --max-output SIZE, or 0 for no limit") from None
-    except OSError as exc:
-        raise InputError(f"{exc.filename or target}: {exc.strerror or exc}") from None
     return 0
 
 
