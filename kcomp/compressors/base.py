@@ -102,9 +102,7 @@ class Compressor(ABC):
         ``max_output`` (bytes): refuse with :class:`OutputLimitError` a stream that would
         decompress to more, having allocated no more than about that much.
         """
-        if max_output is not None and (isinstance(max_output, bool) or not isinstance(max_output, int)
-                                       or max_output < 0):
-            raise InputError(f"max_output must be a non-negative int (bytes) or None; got {max_output!r}")
+        check_max_output(max_output)
         try:
             return self._decompress_bounded(data, max_output)
         except CorruptStreamError:
@@ -174,6 +172,13 @@ class Compressor(ABC):
         raise InputError(f"{self.spec} is not prequential: it has no per-byte online code lengths")
 
 
+def check_max_output(max_output: int | None) -> None:
+    """Refuse a ``max_output`` that is not None or a non-negative int (bytes)."""
+    if max_output is not None and (isinstance(max_output, bool) or not isinstance(max_output, int)
+                                   or max_output < 0):
+        raise InputError(f"max_output must be a non-negative int (bytes) or None; got {max_output!r}")
+
+
 def check_level(family: str, level: int | None, lo: int, hi: int, default: int) -> int:
     """Return ``level`` (or ``default``), refusing values outside [lo, hi] with a clear error."""
     from kcomp.errors import UnknownCompressorError
@@ -198,18 +203,3 @@ def append_crc32(payload: bytes, original: bytes) -> bytes:
     import zlib
 
     return payload + zlib.crc32(original).to_bytes(4, "little")
-
-
-def split_crc32(data: bytes) -> tuple[bytes, int]:
-    """Split a stream made by :func:`append_crc32` into (payload, expected CRC32)."""
-    if len(data) < 4:
-        raise CorruptStreamError(f"stream of {len(data)} bytes is too short to hold its CRC32 trailer")
-    return data[:-4], int.from_bytes(data[-4:], "little")
-
-
-def verify_crc32(original: bytes, expected: int, spec: str) -> bytes:
-    import zlib
-
-    if zlib.crc32(original) != expected:
-        raise CorruptStreamError(f"{spec}: CRC32 mismatch, the stream is corrupted")
-    return original

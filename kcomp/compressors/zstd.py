@@ -8,16 +8,23 @@ C(x+y): never use it as the exact joint size."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 
 import zstandard
 
 from kcomp.compressors.base import ContainerCompressor, check_level
 from kcomp.compressors.registry import refuse_flags, register
+from kcomp.compressors.streaming import Source, StreamingCodec, decode_frame, refuse_trailing
+
+try:  # decoding needs max_length, which zstandard's decompressobj lacks (stdlib from 3.14)
+    from compression import zstd as _zstd_decoding
+except ImportError:
+    from backports import zstd as _zstd_decoding
 
 _LONG_WINDOW_LOG = 27
 
 
-class ZstdCompressor(ContainerCompressor):
+class ZstdCompressor(StreamingCodec, ContainerCompressor):
     family = "zstd"
     _unpicklable = ("_contexts",)
 
@@ -31,7 +38,7 @@ class ZstdCompressor(ContainerCompressor):
         self._restore()
 
     def _restore(self) -> None:
-        self._contexts = threading.local()  # filled lazily, one (cctx, dctx) pair per thread
+        self._contexts = threading.local()  # filled lazily, one compression context per thread
 
     @property
     def _cctx(self) -> zstandard.ZstdCompressor:
@@ -47,28 +54,24 @@ class ZstdCompressor(ContainerCompressor):
             self._contexts.cctx = ctx
         return ctx
 
-    @property
-    def _dctx(self) -> zstandard.ZstdDecompressor:
-        ctx = getattr(self._contexts, "dctx", None)
-        if ctx is None:
-            ctx = self._contexts.dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
-        return ctx
-
     def _flags(self) -> list[str]:
         return ["long"] if self.long else []
 
     def compress(self, data: bytes) -> bytes:
         return self._cctx.compress(data)
 
-    def _decompress(self, data: bytes) -> bytes:
-        # decompressobj checks the frame is complete; one frame only
-        d = self._dctx.decompressobj()
-        out = d.decompress(data)
-        if not d.eof:
-            raise ValueError("truncated zstd frame")
-        if d.unused_data:
-            raise ValueError("trailing bytes after the zstd frame")
-        return out
+    def _decode_pieces(self, src: Source, piece: int) -> Iterator[bytes]:
+        # one frame; libzstd's default window cap (128 MiB, = the 'long' window) refuses a frame
+        # that claims a bigger window instead of allocating it
+        d = _zstd_decoding.ZstdDecompressor()
+        yield from decode_frame(d, src, piece)
+        refuse_trailing(d, src, "zstd")
+
+    def _encode_pieces(self, chunks: Iterable[bytes], size: int | None) -> Iterator[bytes]:
+        enc = self._cctx.compressobj(size=-1 if size is None else size)
+        for chunk in chunks:
+            yield enc.compress(chunk)
+        yield enc.flush()
 
 
 def _make(level=None, flags=(), headerless=False):
