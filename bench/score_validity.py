@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kcomp import get_compressor, ncd_topk
-from kcomp.score import compressor_usable, score_dataset, size_bits
+from kcomp.score import compressor_usable, score_dataset
 
 FORTUNES = Path("/usr/share/games/fortunes")
 EN_FORTUNE_FILES = ["computers", "cookie", "definitions", "drugs", "education", "ethnic", "food", "fortunes",
@@ -255,7 +255,7 @@ def heldout_bits_per_byte(samples: list, train: int, held: int, spec: str, seed:
     if len(h) < held // 2:
         raise ValueError("not enough data for the held-out part")
     comp = get_compressor(spec)
-    return (size_bits(comp, a + h) - size_bits(comp, a)) / len(h)
+    return (comp.size_bits(a + h) - comp.size_bits(a)) / len(h)
 
 
 def lm_final_loss(samples: list, nbytes: int, seed: int) -> float | None:

@@ -15,13 +15,14 @@ from kcomp.errors import CorruptStreamError, InputError, KcompError, OutputLimit
 from kcomp.files import compress_file, decompress_file
 from kcomp.axioms import axioms  # noqa: F401
 from kcomp.score import score_dataset; from kcomp.subadditivity import subadditivity  # noqa: E702,F401
+from kcomp.select import select  # noqa: F401
 
 __version__ = "0.1.0"
 
 __all__ = [
     "K", "K_cond", "K_joint", "mutual_information", "ncd",
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
-    "ncd_matrix", "ncd_topk", "compress_file", "decompress_file",
+    "ncd_matrix", "ncd_topk", "compress_file", "decompress_file", "score_dataset", "subadditivity", "select",
     "CorruptStreamError", "InputError", "KcompError", "OutputLimitError", "UnknownCompressorError",
     "NCDKNNClassifier", "CompressionClassifier", "window_warning", "datasets", "io",
 ]

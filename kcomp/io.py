@@ -6,7 +6,10 @@
 * ``.txt`` (or any other name): one sample per non-empty line (str);
 * ``.jsonl``/``.ndjson``: one JSON object per line; ``.json``: a JSON array of objects (or of
   strings), or JSON lines; ``.csv``/``.tsv``: a header row, then rows;
-* any of these compressed: ``.gz``, ``.zst``, ``.bz2``, ``.xz`` (``data.jsonl.gz``...).
+* any of these compressed: ``.gz``, ``.zst``, ``.bz2``, ``.xz`` (``data.jsonl.gz``...);
+* Parquet and Arrow files and Hugging Face ``save_to_disk`` folders: the text column
+  (:func:`iter_table_column`; needs pyarrow, the ``parquet`` extra);
+* :func:`iter_binary_chunks`: any file as raw bytes in fixed-size chunks.
 
 Row errors name the row ("data.jsonl: row 18: field 'text' is null"); ``skip_bad_rows=True``
 skips such rows instead and counts them in :attr:`TextSource.stats`.
@@ -23,6 +26,7 @@ import json
 import lzma
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
@@ -242,7 +246,9 @@ class TextSource:
 
     def samples(self) -> Iterator[tuple[str, str | bytes]]:
         self.stats = ReadStats()
-        if self.path.is_dir():
+        if _table_reader(self.path) is not None:
+            parts = ((f"#{i}", v) for i, v in enumerate(iter_table_column(self.path, self.field)))
+        elif self.path.is_dir():
             parts = self._files()
         elif base_suffix(self.path) in RECORD_SUFFIXES:
             parts = self._records()
@@ -317,3 +323,147 @@ def read_texts(path: str | os.PathLike, field: str | None = None, limit: int | N
                **options) -> list[str | bytes]:
     """All samples of ``path`` (see :class:`TextSource`), at most ``limit``; refuses an empty set."""
     return TextSource(path, field, **options).read(limit)[1]
+
+
+def iter_binary_chunks(path: str | Path, chunk_bytes: int = 4096) -> Iterator[bytes]:
+    """A file read as raw bytes in consecutive chunks of ``chunk_bytes`` (the last may be shorter)."""
+    path = Path(path)
+    if not isinstance(chunk_bytes, int) or isinstance(chunk_bytes, bool) or chunk_bytes < 1:
+        raise InputError(f"chunk_bytes must be a positive int, got {chunk_bytes!r}")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(chunk_bytes):
+                yield chunk
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+_TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow"}
+
+
+def _is_hf_saved(path: Path) -> bool:
+    return path.is_dir() and (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
+
+
+def _table_reader(path: Path):
+    """The column reader for Parquet/Arrow files and HF save_to_disk folders, else None."""
+    if _is_hf_saved(path):
+        return iter_table_column
+    if path.is_file() and path.suffix.lower() in _TABLE_SUFFIXES:
+        return iter_table_column
+    return None
+
+
+def _need_pyarrow(what: str):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"reading {what} needs pyarrow: pip install 'kcomp[parquet]'") from exc
+    return pyarrow
+
+
+def _record_batches(path: Path):
+    """Arrow record batches of a Parquet file, an Arrow IPC file/stream, or the shards of a HF
+    ``save_to_disk`` folder (``state.json`` lists them), read batch by batch (bounded memory)."""
+    if _is_hf_saved(path):
+        _need_pyarrow(f"{path} (a Hugging Face save_to_disk folder)")
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        shards = [path / f["filename"] for f in state.get("_data_files", [])]
+        if not shards:
+            raise InputError(f"{path}: state.json lists no data files")
+        for shard in shards:
+            yield from _record_batches(shard)
+        return
+    if _TABLE_SUFFIXES.get(path.suffix.lower()) == "parquet":
+        _need_pyarrow(f"{path} (Parquet)")
+        import pyarrow.parquet as pq
+
+        yield from pq.ParquetFile(path).iter_batches(batch_size=4096)
+        return
+    pa = _need_pyarrow(f"{path} (Arrow)")
+    import pyarrow.ipc as ipc
+
+    try:  # HF writes the stream format; Feather v2 is the file format
+        reader = ipc.open_stream(pa.memory_map(str(path)))
+        yield from reader
+    except pa.lib.ArrowInvalid:
+        reader = ipc.open_file(pa.memory_map(str(path)))
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
+def iter_table_column(path: str | Path, field: str | None = None) -> Iterator[str | bytes]:
+    """The text (or binary) column of a Parquet/Arrow file or a HF ``save_to_disk`` folder.
+
+    ``field`` names the column (default: the first of text/content/... present). Nulls and
+    non-text columns are refused with the row number."""
+    path = Path(path)
+    row = 0
+    column = None
+    try:
+        for batch in _record_batches(path):
+            if column is None:
+                column = _pick_column(batch.schema.names, field, path)
+            for value in batch.column(column).to_pylist():
+                if not isinstance(value, (str, bytes)):
+                    kind = "null" if value is None else type(value).__name__
+                    raise InputError(f"{path}: row {row}: column {column!r} holds {kind}, expected text or bytes")
+                yield value
+                row += 1
+    except OSError as exc:  # pyarrow's ArrowInvalid/ArrowIOError are OSError/ValueError subclasses
+        raise InputError(f"{path}: cannot read as {_TABLE_SUFFIXES.get(path.suffix.lower(), 'Arrow')} "
+                         f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from exc
+
+
+def _pick_column(names: list[str], field: str | None, path: Path) -> str:
+    if field is not None:
+        if field not in names:
+            raise InputError(f"{path}: no column {field!r}; columns are {', '.join(names)}")
+        return field
+    for name in TEXT_FIELDS:
+        if name in names:
+            return name
+    raise InputError(f"{path}: cannot guess the text column among {', '.join(names)}; pass --field")
+
+
+def iter_rows(path: str | Path) -> Iterator[dict]:
+    """Whole rows, unchanged: JSONL/CSV objects, Parquet/Arrow/HF rows as dicts, and
+    ``{"text": line}`` for each non-blank line of a text file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if _table_reader(path) is not None:
+        for batch in _record_batches(path):
+            yield from batch.to_pylist()
+    elif base_suffix(path) in RECORD_SUFFIXES:
+        yield from iter_records(path)
+    elif path.is_file():
+        for line in TextSource(path):
+            yield {"text": line}
+    else:
+        raise InputError(f"{path}: expected a JSONL/CSV/Parquet/Arrow/text file or a save_to_disk folder")
+
+
+@contextmanager
+def atomic_output(path: str | Path):
+    """A temporary path beside ``path`` that replaces it when the block succeeds and is removed
+    when it fails: an interrupted or failed write never leaves a partial file."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -32,7 +32,9 @@ from kcomp._inputs import as_bytes
 from kcomp.compressors import Compressor, get_compressor
 from kcomp.errors import InputError
 from kcomp._json import json_safe
-from kcomp.score import _human, compressor_usable, size_bits
+from kcomp.score.pricing import compressor_usable
+from kcomp.score.report import human as _human
+from kcomp.score.report import subadd_markdown, subadd_plots
 
 DEFAULT_COMPRESSORS = ("gzip", "zstd:19", "brotli:11", "lzma")
 #: lm:online joins the defaults only up to this len(X) + len(Y): it codes ~10 KB/s on a CPU and
@@ -66,8 +68,8 @@ class PairMeasure:
 
 def measure_pair(comp: Compressor, x: bytes, y: bytes) -> PairMeasure:
     """C(X), C(Y), C(XY), C(YX) and the quantities derived from them, in bits."""
-    cx, cy = size_bits(comp, x), size_bits(comp, y)
-    cxy, cyx = size_bits(comp, x + y), size_bits(comp, y + x)
+    cx, cy = comp.size_bits(x), comp.size_bits(y)
+    cxy, cyx = comp.size_bits(x + y), comp.size_bits(y + x)
     mi = cx + cy - min(cxy, cyx)
     hi, lo = max(cx, cy), min(cx, cy)
     return PairMeasure(cx, cy, cxy, cyx, cxy - cx - cy, mi, (cxy - lo) / hi if hi else 0.0, cxy - cx,
@@ -118,84 +120,12 @@ class SubadditivityResult:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
     def to_markdown(self) -> str:
-        out = [(f"# Subadditivity: X = `{self.x_label}` ({self.x_bytes:,} B), Y = `{self.y_label}` "
-               f"({self.y_bytes:,} B)"), "",
-               ("| compressor | window | C(X) | C(Y) | C(XY) | C(YX) | c_hat = C(XY)-C(X)-C(Y) | I(X:Y) | "
-               "NCD | C(Y) vs C(Y\\|X) | I, Y=random | I, Y=shuffled |"),
-               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in self.results:
-            p, rc, sc = r.pair, r.random_control, r.shuffle_control
-            flag = " ⚠" if r.exceeds_window else ""
-            out.append(f"| {r.spec} | {_human(r.window)}{flag} | {p.C_x:,.0f} | {p.C_y:,.0f} | {p.C_xy:,.0f} | "
-                       f"{p.C_yx:,.0f} | {p.c_hat:,.0f} | {p.mutual_information:,.0f} "
-                       f"({100 * p.savings_fraction:.1f}%) | {p.ncd:.3f} | {p.C_y:,.0f} -> {p.y_given_x:,.0f} | "
-                       f"{rc.mutual_information:,.0f} | {sc.mutual_information:,.0f} |")
-        out += ["", ("Sizes in bits. I(X:Y) = C(X) + C(Y) - min(C(XY), C(YX)); the percentage is I / min(C(X), C(Y)). "
-                "Controls replace Y by random bytes of the same length, or by a shuffle of Y's bytes: "
-                "they show the codec's I for inputs that share no information.")]
-        sweeps = [r for r in self.results if r.sweep]
-        if sweeps:
-            out += ["", "## Savings vs size (I(X[:s] : Y[:s]) in bits; random / shuffled controls)", "",
-                    "| size | " + " | ".join(r.spec for r in sweeps) + " |",
-                    "|---|" + "---|" * len(sweeps)]
-            for k, row in enumerate(sweeps[0].sweep):
-                cells = [f"{r.sweep[k]['I']:,.0f} ({r.sweep[k]['I_random']:,.0f} / {r.sweep[k]['I_shuffle']:,.0f})"
-                         for r in sweeps]
-                out.append(f"| {_human(row['size'])} | " + " | ".join(cells) + " |")
-        if self.warnings:
-            out += ["", "## Warnings", ""] + [f"- {w}" for w in self.warnings]
-        if self.plots:
-            out += ["", "## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in self.plots]
-        return "\n".join(out) + "\n"
+        return subadd_markdown(self)
 
     def plot(self, directory: str | Path, *, prefix: str = "subadd") -> list[str]:
-        """Bar chart of I(X:Y) vs the controls per compressor, and savings vs size if swept."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        paths = []
-        fig, ax = plt.subplots(figsize=(6, 3.4), dpi=100)
-        specs = [r.spec for r in self.results]
-        xs = np.arange(len(specs))
-        w = 0.27
-        ax.bar(xs - w, [r.pair.mutual_information / 8 for r in self.results], w, label="I(X:Y)")
-        ax.bar(xs, [r.random_control.mutual_information / 8 for r in self.results], w, label="Y = random")
-        ax.bar(xs + w, [r.shuffle_control.mutual_information / 8 for r in self.results], w, label="Y = shuffled")
-        ax.set_xticks(xs, [s + (" ⚠" if r.exceeds_window else "") for s, r in zip(specs, self.results)], fontsize=8)
-        ax.set_ylabel("shared information (bytes)")
-        ax.axhline(0, color="black", lw=0.8)
-        ax.set_title(f"C(X)+C(Y)-C(X,Y): {self.x_label[-28:]} / {self.y_label[-28:]}", fontsize=9)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        p = directory / f"{prefix}_bars.png"
-        fig.savefig(p)
-        plt.close(fig)
-        paths.append(str(p))
-        sweeps = [r for r in self.results if r.sweep]
-        if sweeps:
-            fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
-            for r in sweeps:
-                s = [row["size"] for row in r.sweep]
-                line, = ax.plot(s, [row["savings_fraction"] for row in r.sweep], "o-", ms=3, label=r.spec)
-                ax.plot(s, [row["savings_fraction_random"] for row in r.sweep], ":", color=line.get_color(), lw=1)
-                if r.window and r.window <= 2 * max(s):
-                    ax.axvline(r.window, color=line.get_color(), ls="--", lw=0.8)
-            ax.set_xscale("log")
-            ax.set_xlabel("prefix size s of X and Y (bytes); dashed: codec window (if in range)")
-            ax.set_ylabel("I(X[:s]:Y[:s]) / min C")
-            ax.set_title("savings vs size (dotted: Y = random control)", fontsize=9)
-            ax.legend(fontsize=8)
-            fig.tight_layout()
-            p = directory / f"{prefix}_sweep.png"
-            fig.savefig(p)
-            plt.close(fig)
-            paths.append(str(p))
-        self.plots = paths
-        return paths
+        """Bar chart of I(X:Y) vs the controls per compressor (bits), and savings vs size if swept."""
+        self.plots = subadd_plots(self, Path(directory), prefix)
+        return self.plots
 
 
 def _load(v, name: str) -> tuple[bytes, str]:

@@ -35,6 +35,7 @@ BAD_INPUT = {
     "train": ["--config", "{not json"],
     "demo": ["--n-jobs", "many"],
     "axioms": [MISSING],
+    "select": [MISSING, "--target", MISSING, "-n", "5", "-o", "picked.jsonl"],
 }
 
 

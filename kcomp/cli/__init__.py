@@ -20,7 +20,7 @@ import warnings
 from kcomp.errors import KcompError
 
 #: feature modules under kcomp.cli, each adding its own subcommands
-_COMMAND_MODULES = ("core", "classify", "score", "codec", "lm", "demo", "axioms")
+_COMMAND_MODULES = ("core", "classify", "score", "select", "codec", "lm", "demo", "axioms")
 #: exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it
 EXIT_INTERRUPTED = 130
 #: exit status of a user error (bad input, missing file), as argparse uses

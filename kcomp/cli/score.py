@@ -61,13 +61,19 @@ def _write_outputs(result, args, prefix: str) -> None:
 # -- kcomp score ----------------------------------------------------------------------------
 def cmd_score(args) -> int:
     from kcomp.score import score_dataset
+    from kcomp.score.per_sample import check_path
 
+    if args.per_sample:
+        check_path(Path(args.per_sample))
     result = score_dataset(
-        args.path, args.compressors, field=args.field, sample=args.sample, seed=args.seed,
+        args.path, args.compressors, field=args.field, binary_chunk=args.binary, sample=args.sample, seed=args.seed,
+        n_jobs=args.n_jobs,
         chunk_bytes=args.chunk_bytes, near_dup_threshold=None if args.no_near_dups else args.near_dup_threshold,
         near_dup_compressor=args.near_dup_compressor, lsh_threshold=args.lsh_threshold,
         curve_compressor=args.curve_compressor, curve_bytes=args.curve_bytes, lm_bytes=args.lm_bytes,
         progress=False if args.quiet else None)
+    if args.per_sample:
+        result.write_per_sample(args.per_sample)
     _write_outputs(result, args, args.plot_prefix or "score")
     return 0
 
@@ -101,11 +107,17 @@ def add_parser(subparsers) -> None:
         "quantiles (median gzip ratio = Pandey 2024 gzip-compressibility), cross-sample redundancy, exact and "
         "near duplicates (MinHash/LSH + NCD), least/most compressible samples and a prequential learning "
         "curve fitted with L(n) = E + A n^-b. PATH: a directory (one raw-bytes sample per file), a .txt "
-        "(one sample per line), or .jsonl/.csv (--field); optionally .gz. Default compressors: gzip, "
-        "zstd:19, brotli:11, lzma (+ lm when installed).")
+        "(one sample per line), .jsonl/.csv, Parquet, Arrow or a Hugging Face save_to_disk folder (--field); "
+        "text files may be .gz/.zst; any file with --binary (fixed-size chunks). Default compressors: gzip, "
+        "zstd:19, lzma (+ lm on a CUDA device; -c lm adds it anywhere).")
     p.add_argument("path", metavar="PATH")
-    add_compressor_arg(p, default="gzip, zstd:19, brotli:11, lzma (+ lm)", multiple=True)
-    p.add_argument("--field", help="text column of a .jsonl/.csv (default: text, content, ...)")
+    add_compressor_arg(p, default="gzip, zstd:19, lzma (+ lm on CUDA)", multiple=True)
+    p.add_argument("--field", help="text column of a .jsonl/.csv/Parquet/Arrow file (default: text, content, ...)")
+    p.add_argument("--binary", type=_size, nargs="?", const=4096, metavar="SIZE",
+                   help="read PATH as raw bytes in fixed-size chunks (default 4K), one sample each")
+    p.add_argument("--per-sample", metavar="FILE", help="write one row of scores per sample (.jsonl or .parquet)")
+    p.add_argument("--n-jobs", "-j", type=int, metavar="N",
+                   help="worker processes for the per-sample work (default: the cores, at most 8; -1: all)")
     p.add_argument("--sample", type=_positive_int, metavar="N",
                    help="score a uniform random sample of N samples (reservoir; for huge sets)")
     p.add_argument("--chunk-bytes", type=_size, default=4 << 20, metavar="SIZE",
@@ -117,7 +129,7 @@ def add_parser(subparsers) -> None:
                    help="MinHash LSH Jaccard threshold of the candidate prefilter (default 0.5)")
     p.add_argument("--no-near-dups", action="store_true", help="skip the near-duplicate search")
     p.add_argument("--curve-compressor", metavar="SPEC",
-                   help="adaptive model of the learning curve (default: lm:online if installed, else ppmd, else lzma)")
+                   help="adaptive model of the learning curve (default: lm:online on CUDA, else ppmd, else lzma)")
     p.add_argument("--curve-bytes", type=_size_or_zero, metavar="SIZE",
                    help="bytes used by the learning curve (default 2M; 256K for lm); 0 skips the curve")
     p.add_argument("--lm-bytes", type=_size, default=256 << 10, metavar="SIZE",

@@ -143,6 +143,12 @@ class Compressor(ABC):
         """Fixed framing in bits that :attr:`headerless` removes (0 for headerless codecs)."""
         return 0.0
 
+    def size_and_framing_bits(self, data: bytes) -> tuple[float, float]:
+        """(:meth:`size_bits`, the container framing inside it) in bits, from one compression.
+        Default framing: the empty-input stream's size (0 when headerless); codecs whose
+        container grows with the data (xz) override it with the exact figure."""
+        return self.size_bits(data), (0.0 if self.headerless else self.overhead_bits)
+
     def raw_size_bits(self, data: bytes) -> float:
         """Size of the full stream in bits, framing included."""
         return 8.0 * len(self.compress(data))
