@@ -211,7 +211,7 @@ def test_clear_errors(small):
         NCDKNNClassifier().fit([Xtr[0], Xtr[1].encode()], ["a", "b"])
     with pytest.raises(InputError, match="tie_break"):
         NCDKNNClassifier(tie_break="first").fit(Xtr, ytr)
-    with pytest.raises(InputError, match="k must be"):
+    with pytest.raises(InputError, match="'k' parameter"):
         NCDKNNClassifier(k=0).fit(Xtr, ytr)
     clf = NCDKNNClassifier().fit(Xtr, ytr)
     with pytest.raises(InputError, match="fitted on str"):
