@@ -16,12 +16,12 @@ __all__ = [
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
     "ncd_matrix", "ncd_topk",
     "CorruptStreamError", "InputError", "KcompError", "OutputLimitError", "UnknownCompressorError",
-    "NCDKNNClassifier", "CompressionClassifier",
+    "NCDKNNClassifier", "CompressionClassifier", "CodeLengthFeatures", "NCDPrototypeFeatures",
 ]
 
 
 def __getattr__(name):  # classifiers import scikit-learn (~1 s): load them on first use only
-    if name in ("NCDKNNClassifier", "CompressionClassifier"):
+    if name in ("NCDKNNClassifier", "CompressionClassifier", "CodeLengthFeatures", "NCDPrototypeFeatures"):
         from kcomp import classifiers
 
         return getattr(classifiers, name)

@@ -317,3 +317,61 @@ def test_same_predictions_as_npc_gzip(small):
         # distance tie at the k-th neighbour may make the two differ
         for j, (a, b) in enumerate(zip(ours, theirs)):
             assert a == b or d[j, k - 1] == d[j, k], (k, j)
+
+
+def _write_splits(tmp_path, Xtr, ytr, Xte, yte):
+    import json
+
+    for name, X, y in (("train.jsonl", Xtr, ytr), ("test.jsonl", Xte, yte)):
+        (tmp_path / name).write_text("".join(json.dumps({"text": t, "label": c}) + "\n" for t, c in zip(X, y)))
+    return str(tmp_path / "train.jsonl"), str(tmp_path / "test.jsonl")
+
+
+def test_cli_classify_auto_with_short_jobs_flag(small, tmp_path, capsys):
+    import json
+
+    from kcomp.cli import main
+
+    train, test = _write_splits(tmp_path, *small)
+    argv = ["classify", "--train", train, "--test", test, "--method", "auto", "--class-models", "dict", "gzip",
+            "-j", "2", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    expect = CompressionClassifier(method="auto", class_models=("dict", "gzip"), random_state=0).fit(*small[:2])
+    assert out["chosen"] == expect.best_params_
+    assert out["accuracy"] == pytest.approx(expect.score(*small[2:]))
+    assert out["params"]["n_jobs"] == 2 and len(out["cv_accuracy"]) == 4
+
+
+def test_cli_confusion_matrix_shows_whole_labels(small, tmp_path, capsys):
+    from kcomp.cli import main
+
+    Xtr, ytr, Xte, yte = small
+    train, test = _write_splits(tmp_path, Xtr, [f"section-{y}" for y in ytr], Xte, [f"section-{y}" for y in yte])
+    assert main(["classify", "--train", train, "--test", test, "--method", "dict"]) == 0
+    header = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| true")][0]
+    assert "| section-electronics |" in header and "| section-hamradio |" in header
+
+
+def test_cli_missing_training_file_is_one_line(tmp_path, capsys):
+    from kcomp.cli import main
+
+    assert main(["classify", "--train", str(tmp_path / "nofile.jsonl"), "--test", str(tmp_path / "x.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "nofile.jsonl: no such file" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_window_warning_when_texts_exceed_the_codec_window(tmp_path, capsys):
+    from kcomp.cli import main
+
+    long_texts = [FOX * 600, LOREM * 600]  # ~40 KB each: past gzip's 32 KiB window
+    with pytest.warns(UserWarning, match="gzip:9 sees only its last 32,506 bytes"):
+        NCDKNNClassifier().fit(long_texts, ["fox", "lorem"])
+    with pytest.warns(UserWarning, match="window"):
+        CompressionClassifier(method="concat").fit(long_texts, ["fox", "lorem"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ppmd: no window problem at this size
+        CompressionClassifier(method="concat", compressor="ppmd").fit(long_texts, ["fox", "lorem"])
+    train, test = _write_splits(tmp_path, long_texts, ["fox", "lorem"], [FOX], ["fox"])
+    assert main(["classify", "--train", train, "--test", test]) == 0
+    assert "sees only its last" in capsys.readouterr().err
