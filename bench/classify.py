@@ -461,8 +461,8 @@ def main(argv=None) -> int:
     for name in args.datasets:
         result["datasets"].append(run_dataset(name, args.n_train, args.n_test, args.seed, args.knn, args.auto_knn))
         save()  # partial results survive
-    for name in args.datasets:
-        for shots in args.shots:
+    for shots in args.shots:  # the cheap regimes first
+        for name in args.datasets:
             result["few_shot"].append(run_few_shot(name, shots, args.seeds, args.n_test))
             save()
     if args.memory_check:
