@@ -386,8 +386,9 @@ def tables(result: dict) -> list[dict]:
     out = []
     cols = ["method", "accuracy", "macro-F1", "fit s", "predict s", "peak RSS MiB"]
     for ds in result["datasets"]:
-        rows = [[r["method"], "failed" if "error" in r else r["accuracy"], r.get("macro_f1"), r.get("fit_s"),
-                 r.get("predict_s"), r.get("peak_rss_mib")] for r in ds["rows"]]
+        rows = [[r["method"], "failed" if "error" in r else _round(r["accuracy"], 3), _round(r.get("macro_f1"), 3),
+                 _round(r.get("fit_s"), 2), _round(r.get("predict_s"), 2), _round(r.get("peak_rss_mib"), 0)]
+                for r in ds["rows"]]
         out.append({"title": f"{ds['dataset']}: {ds['n_train']} train / {ds['n_test']} test, "
                              f"{len(ds['info']['classes'])} classes, split by {ds['info'].get('split_by')}",
                     "columns": cols, "rows": rows})
@@ -397,8 +398,8 @@ def tables(result: dict) -> list[dict]:
         auto, tfidf = by.get(AUTO_LABEL), by.get(TFIDF_LABEL)
         dict_r, knn = by.get("kcomp dict (zstd:19, raw class text)"), by.get("kcomp kNN gzip k=1")
         dict3 = by.get("kcomp dict (zstd:3, raw class text)")
-        summary.append([ds["dataset"], auto and auto["accuracy"], auto and auto.get("chosen"),
-                        tfidf and tfidf["accuracy"],
+        summary.append([ds["dataset"], auto and _round(auto["accuracy"], 3), auto and auto.get("chosen"),
+                        tfidf and _round(tfidf["accuracy"], 3),
                         auto and tfidf and round(100 * (auto["accuracy"] - tfidf["accuracy"]), 1),
                         dict_r and knn and round(knn["predict_s"] / dict_r["predict_s"], 1),
                         dict3 and knn and round(knn["predict_s"] / dict3["predict_s"], 1)])
@@ -411,9 +412,13 @@ def tables(result: dict) -> list[dict]:
         out.append({"title": f"Few-shot: mean accuracy over {result['few_shot'][0]['seeds']} seeds "
                              f"({result['few_shot'][0]['n_test']} test texts each)",
                     "columns": ["dataset", "texts per class"] + methods,
-                    "rows": [[f["dataset"], f["shots"]] + [f["mean_accuracy"][m] for m in methods]
+                    "rows": [[f["dataset"], f["shots"]] + [_round(f["mean_accuracy"][m], 3) for m in methods]
                              for f in result["few_shot"]]})
     return out
+
+
+def _round(v, digits: int):
+    return None if v is None else round(float(v), digits) if digits else int(round(float(v)))
 
 
 def markdown(result: dict) -> str:

@@ -14,21 +14,17 @@ from sklearn.preprocessing import FunctionTransformer
 
 from kcomp import get_compressor, ncd
 from kcomp.classifiers import CompressionClassifier, LeakageWarning, NCDKNNClassifier
-from kcomp.datasets import load_debian_topics
 from kcomp.errors import InputError
 
 
 @pytest.fixture(scope="module")
-def small():
-    """A small real set from the bundled Debian sample: 12 sections, 4 train + 1 test each."""
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(48, 12, source="bundled", seed=1)
-    return Xtr, ytr, Xte, yte
+def small(debian_topics_small):
+    return debian_topics_small
 
 
 @pytest.fixture(scope="module")
-def medium():
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(1200, 240, source="bundled", seed=0)
-    return Xtr, ytr, Xte, yte
+def medium(debian_topics_medium):
+    return debian_topics_medium
 
 
 FOX = "the quick brown fox jumps over the lazy dog while the cat sleeps " * 3

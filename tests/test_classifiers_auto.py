@@ -15,23 +15,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from kcomp import get_compressor
 from kcomp.classifiers import CodeLengthFeatures, CompressionClassifier, NCDPrototypeFeatures
 from kcomp.classifiers.class_models import stratified_folds
-from kcomp.datasets import load_debian_topics
 from kcomp.errors import InputError, KcompError
 
 FAST_MODELS = ("dict", "gzip", "ppmd:2")
-
-
-@pytest.fixture(scope="module")
-def small():
-    """Bundled real Debian descriptions: 12 sections, 4 train + 1 test each."""
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(48, 12, source="bundled", seed=1)
-    return Xtr, ytr, Xte, yte
-
-
-@pytest.fixture(scope="module")
-def medium():
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(600, 240, source="bundled", seed=0)
-    return Xtr, ytr, Xte, yte
 
 
 ESTIMATORS = [
@@ -55,8 +41,8 @@ def test_clone_and_get_params_round_trip(est):
 
 
 @pytest.mark.parametrize("est", ESTIMATORS[2:], ids=lambda e: type(e).__name__)
-def test_transformers_in_a_pipeline_and_grid_search(small, est):
-    Xtr, ytr, Xte, yte = small
+def test_transformers_in_a_pipeline_and_grid_search(debian_topics_small, est):
+    Xtr, ytr, Xte, yte = debian_topics_small
     pipe = make_pipeline(clone(est), LogisticRegression(max_iter=2000)).fit(Xtr, ytr)
     assert pipe.predict(Xte).shape == (len(Xte),)
     step = type(est).__name__.lower()
@@ -67,8 +53,8 @@ def test_transformers_in_a_pipeline_and_grid_search(small, est):
 
 
 @pytest.mark.parametrize("method", ["stack", "auto"])
-def test_classifier_in_a_pipeline_and_grid_search(small, method):
-    Xtr, ytr, Xte, _ = small
+def test_classifier_in_a_pipeline_and_grid_search(debian_topics_small, method):
+    Xtr, ytr, Xte, _ = debian_topics_small
     est = CompressionClassifier(method=method, class_models=("dict", "gzip"), cv=2, random_state=0)
     assert Pipeline([("clf", est)]).fit(Xtr, ytr).predict(Xte).shape == (len(Xte),)
     grid = GridSearchCV(est, {"C": [0.1, 1.0]}, cv=StratifiedKFold(2, shuffle=True, random_state=0)).fit(Xtr, ytr)
@@ -78,8 +64,8 @@ def test_classifier_in_a_pipeline_and_grid_search(small, method):
 # ---------------------------------------------------------------------------------------
 # method="auto"
 # ---------------------------------------------------------------------------------------
-def test_auto_chooses_by_cross_validation_and_refits_the_winner(small):
-    Xtr, ytr, Xte, _ = small
+def test_auto_chooses_by_cross_validation_and_refits_the_winner(debian_topics_small):
+    Xtr, ytr, Xte, _ = debian_topics_small
     clf = CompressionClassifier(method="auto", class_models=FAST_MODELS, cv=4, random_state=0).fit(Xtr, ytr)
     res = clf.cv_results_
     n = len(FAST_MODELS) + 2  # each model alone, and the stack at two C values
@@ -94,8 +80,8 @@ def test_auto_chooses_by_cross_validation_and_refits_the_winner(small):
     assert clf.predict(Xte).tolist() == direct.predict(Xte).tolist()
 
 
-def test_auto_single_model_scores_are_out_of_fold_argmin(small):
-    Xtr, ytr, _, _ = small
+def test_auto_single_model_scores_are_out_of_fold_argmin(debian_topics_small):
+    Xtr, ytr, _, _ = debian_topics_small
     clf = CompressionClassifier(method="auto", class_models=("gzip",), cv=2, random_state=3).fit(Xtr, ytr)
     y = np.array(ytr)
     expect = []
@@ -105,8 +91,8 @@ def test_auto_single_model_scores_are_out_of_fold_argmin(small):
     assert clf.cv_results_["mean_test_score"][0] == pytest.approx(np.mean(expect))
 
 
-def test_auto_is_deterministic_with_random_state(small):
-    Xtr, ytr, Xte, _ = small
+def test_auto_is_deterministic_with_random_state(debian_topics_small):
+    Xtr, ytr, Xte, _ = debian_topics_small
     runs = [CompressionClassifier(method="auto", class_models=FAST_MODELS, cv=3, random_state=5).fit(Xtr, ytr)
             for _ in range(2)]
     assert runs[0].best_params_ == runs[1].best_params_
@@ -114,8 +100,8 @@ def test_auto_is_deterministic_with_random_state(small):
     assert runs[0].predict(Xte).tolist() == runs[1].predict(Xte).tolist()
 
 
-def test_auto_and_stack_learn_topics(medium):
-    Xtr, ytr, Xte, yte = medium  # 12 classes: chance is 1/12
+def test_auto_and_stack_learn_topics(debian_topics_medium):
+    Xtr, ytr, Xte, yte = debian_topics_medium  # 12 classes: chance is 1/12
     auto = CompressionClassifier(method="auto", class_models=("dict", "gzip"), cv=3, random_state=0).fit(Xtr, ytr)
     assert auto.score(Xte, yte) > 0.5 and auto.best_score_ > 0.5
     stack = CompressionClassifier(method="stack", class_models=("dict", "gzip"), cv=3, random_state=0)
@@ -125,9 +111,9 @@ def test_auto_and_stack_learn_topics(medium):
     assert (stack.classes_[p.argmax(axis=1)] == stack.predict(Xte)).all()
 
 
-def test_stack_learns_class_priors(small):
+def test_stack_learns_class_priors(debian_topics_small):
     # one class holds most of the training texts: the learned intercepts favour it
-    Xtr, ytr, _, _ = small
+    Xtr, ytr, _, _ = debian_topics_small
     y = ["big" if c in ("sound", "games", "science", "math", "video") else "small" for c in ytr]
     clf = CompressionClassifier(method="stack", class_models=("gzip",), cv=3, random_state=0).fit(Xtr, y)
     lr = clf.stack_[-1]
@@ -137,8 +123,8 @@ def test_stack_learns_class_priors(small):
 # ---------------------------------------------------------------------------------------
 # features
 # ---------------------------------------------------------------------------------------
-def test_code_length_features_are_cross_fitted(small):
-    Xtr, ytr, _, _ = small
+def test_code_length_features_are_cross_fitted(debian_topics_small):
+    Xtr, ytr, _, _ = debian_topics_small
     feats = CodeLengthFeatures(class_models=("gzip",), cv=2, random_state=0)
     crossed = feats.fit_transform(Xtr, ytr)
     plain = feats.transform(Xtr)  # class models on all of Xtr: every text is in its own class text
@@ -160,8 +146,8 @@ def test_code_length_features_are_cross_fitted(small):
     assert len(names) == 12 and names[0] == f"gzip:9|{feats.classes_[0]}"
 
 
-def test_ncd_prototype_features(small):
-    Xtr, ytr, Xte, _ = small
+def test_ncd_prototype_features(debian_topics_small):
+    Xtr, ytr, Xte, _ = debian_topics_small
     feats = NCDPrototypeFeatures(n_per_class=2, random_state=0)
     train = feats.fit_transform(Xtr, ytr)
     assert train.shape == (48, 24) and feats.prototype_labels_.tolist().count(ytr[0]) == 2
@@ -173,8 +159,8 @@ def test_ncd_prototype_features(small):
     assert test[0, 0] == pytest.approx(ncd(Xtr[rows[0]], Xte[0], "gzip"))
 
 
-def test_dictionaries_digested_once_give_identical_sizes(small):
-    Xtr, ytr, Xte, _ = small
+def test_dictionaries_digested_once_give_identical_sizes(debian_topics_small):
+    Xtr, ytr, Xte, _ = debian_topics_small
     clf = CompressionClassifier(method="dict").fit(Xtr, ytr)
     model = clf.class_models_[0]
     for j, data in enumerate(model.dicts):
@@ -199,13 +185,13 @@ def test_dictionaries_digested_once_give_identical_sizes(small):
     (CodeLengthFeatures(cv=0), "'cv' parameter"),
     (NCDPrototypeFeatures(n_per_class=0), "'n_per_class' parameter"),
 ])
-def test_bad_parameters_are_clear_errors(small, est, match):
-    Xtr, ytr, _, _ = small
+def test_bad_parameters_are_clear_errors(debian_topics_small, est, match):
+    Xtr, ytr, _, _ = debian_topics_small
     with pytest.raises(KcompError, match=match):  # InputError or UnknownCompressorError
         est.fit(Xtr, ytr)
 
 
-def test_auto_needs_two_texts_per_class(small):
-    Xtr, ytr, _, _ = small
+def test_auto_needs_two_texts_per_class(debian_topics_small):
+    Xtr, ytr, _, _ = debian_topics_small
     with pytest.raises(InputError, match="at least 2 training texts in every class"):
         CompressionClassifier(method="auto").fit(Xtr[:13], ytr[:12] + ["lonely"])
