@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing as mp
 import os
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # npc-gzip draws a progress bar per call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import PeakRSS, machine_info, save_results  # noqa: E402
+from _util import PeakRSS, save_results  # noqa: E402
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402

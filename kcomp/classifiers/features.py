@@ -33,6 +33,7 @@ from kcomp.classifiers.class_models import (
 )
 from kcomp.compressors import Compressor
 from kcomp.engine import ncd_matrix
+from kcomp.errors import InputError
 
 #: class models of the features by default: fast ones, plus PPMd order 3 (best on topics here)
 DEFAULT_FEATURE_MODELS = ("dict", "gzip", "ppmd:3")
@@ -87,8 +88,6 @@ class CodeLengthFeatures(TextEstimatorMixin, TransformerMixin, BaseEstimator):
 
     def _models(self) -> list:
         if isinstance(self.class_models, (str, Compressor)) or len(self.class_models) == 0:
-            from kcomp.errors import InputError
-
             raise InputError(f"class_models must be a non-empty list of class-model specs; got {self.class_models!r}")
         sep = as_bytes(self.separator, name="separator")
         return [make_class_model(m, separator=sep, max_class_bytes=self.max_class_bytes) for m in self.class_models]
