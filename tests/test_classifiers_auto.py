@@ -195,3 +195,10 @@ def test_auto_needs_two_texts_per_class(debian_topics_small):
     Xtr, ytr, _, _ = debian_topics_small
     with pytest.raises(InputError, match="at least 2 training texts in every class"):
         CompressionClassifier(method="auto").fit(Xtr[:13], ytr[:12] + ["lonely"])
+
+
+def test_fitted_stack_pickles(debian_topics_small):
+    Xtr, ytr, Xte, _ = debian_topics_small
+    clf = CompressionClassifier(method="stack", class_models=("dict", "gzip"), cv=2, random_state=0).fit(Xtr, ytr)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(Xte), clf.predict_proba(Xte))
