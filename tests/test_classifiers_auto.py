@@ -125,7 +125,7 @@ def test_stack_learns_class_priors(debian_topics_small):
 # ---------------------------------------------------------------------------------------
 def test_code_length_features_are_cross_fitted(debian_topics_small):
     Xtr, ytr, _, _ = debian_topics_small
-    feats = CodeLengthFeatures(class_models=("gzip",), cv=2, random_state=0)
+    feats = CodeLengthFeatures(class_models=("gzip",), cv=2, random_state=0, max_class_bytes=4096)
     crossed = feats.fit_transform(Xtr, ytr)
     plain = feats.transform(Xtr)  # class models on all of Xtr: every text is in its own class text
     assert crossed.shape == plain.shape == (48, 12)
@@ -138,7 +138,7 @@ def test_code_length_features_are_cross_fitted(debian_topics_small):
     tr, va = stratified_folds(own, 2, 0)[0]
     gz = get_compressor("gzip")
     j = int(va[0])
-    tails = [b" ".join(Xtr[i].encode() for i in tr if y[i] == c)[-gz.window:] + b" " for c in feats.classes_]
+    tails = [b" ".join(Xtr[i].encode() for i in tr if y[i] == c)[-4096:] + b" " for c in feats.classes_]
     bits = np.array([gz.size_bits(t + Xtr[j].encode()) - gz.size_bits(t) for t in tails])
     bpb = bits / len(Xtr[j].encode())
     np.testing.assert_allclose(crossed[j], bpb - bpb.mean())
@@ -202,3 +202,16 @@ def test_fitted_stack_pickles(debian_topics_small):
     clf = CompressionClassifier(method="stack", class_models=("dict", "gzip"), cv=2, random_state=0).fit(Xtr, ytr)
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(Xte), clf.predict_proba(Xte))
+
+
+def test_default_class_text_leaves_room_for_a_query_in_the_window(debian_topics_small):
+    from kcomp.classifiers.class_models import ConcatClassModel, texts_by_class
+
+    Xtr, ytr, _, _ = debian_topics_small
+    Xb = [x.encode() * 8 for x in Xtr]  # long texts: a class holds more than a gzip window
+    y = np.searchsorted(sorted(set(ytr)), ytr)
+    model = ConcatClassModel(get_compressor("gzip")).fit(texts_by_class(Xb, y, 12))
+    p95 = np.percentile([len(x) for x in Xb], 95)
+    window = get_compressor("gzip").window
+    assert max(model.class_bytes) - 1 == max(window - int(p95) - 1, window // 2)
+    assert max(model.class_bytes) + p95 <= window + 1

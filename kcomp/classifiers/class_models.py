@@ -121,19 +121,27 @@ class ConcatClassModel:
     def __init__(self, compressor: Compressor, *, max_class_bytes: int | None = None,
                  separator: bytes = b" ") -> None:
         self.compressor = compressor
-        cap = max_class_bytes
-        if cap is None:
-            cap = min(compressor.window or MAX_TAIL_BYTES, MAX_TAIL_BYTES)
-        self.max_class_bytes = int(cap)
+        self.max_class_bytes = max_class_bytes
         self.separator = separator
 
     @property
     def name(self) -> str:
         return self.compressor.spec
 
+    def _tail_bytes(self, by_class: list[list[bytes]]) -> int:
+        """``max_class_bytes``, or by default the codec's window (at most 64 KiB) less room for a
+        query as long as most training texts (95th percentile; at least half the window), so
+        that class text and query fit in the window together (e.g. one ``lm`` context)."""
+        if self.max_class_bytes is not None:
+            return int(self.max_class_bytes)
+        window = min(self.compressor.window or MAX_TAIL_BYTES, MAX_TAIL_BYTES)
+        room = int(np.percentile([len(t) for texts in by_class for t in texts] or [0], 95)) + len(self.separator)
+        return max(window - room, window // 2, 1)
+
     def fit(self, by_class: list[list[bytes]]) -> "ConcatClassModel":
         sep = self.separator
-        self.tails = [sep.join(texts)[-self.max_class_bytes:] + sep for texts in by_class]
+        cap = self._tail_bytes(by_class)
+        self.tails = [sep.join(texts)[-cap:] + sep for texts in by_class]
         self.tail_bits = np.array([self.compressor.size_bits(t) for t in self.tails])
         self.class_bytes = [len(t) for t in self.tails]
         return self

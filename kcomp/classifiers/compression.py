@@ -73,7 +73,8 @@ class CompressionClassifier(TextClassifierBase):
     dict_size : int, default 262144
         Dictionary bytes per class (``dict``).
     max_class_bytes : int or None, default None
-        Class-text cap of prefix models; None: the codec's window, at most 64 KiB.
+        Class-text cap of prefix models; None: the codec's window (at most 64 KiB) less room
+        for a query as long as most training texts, so class text and query share the window.
     temperature : float, default 1.0
         ``dict``/``concat``: ``predict_proba`` is softmax(-bits * ln 2 / temperature).
     separator : str or bytes, default " "

@@ -58,7 +58,8 @@ class CodeLengthFeatures(TextEstimatorMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState or None
         Shuffling of the cross-fitting folds.
     max_class_bytes : int or None
-        Class-text cap of the prefix models (None: the codec's window, at most 64 KiB).
+        Class-text cap of the prefix models (None: the codec's window, at most 64 KiB, less
+        room for a typical query).
     separator : str or bytes, default " "
     n_jobs : int, default 1
         joblib workers pricing texts under the prefix models.
