@@ -38,6 +38,14 @@ if ReversedGzip.family not in list_compressors():
              "test-only: gzip of reversed bytes")
 
 
+#: until the engine/core change of issue 10 lands, a Compressor pickles as its spec string, and a
+#: fresh worker process cannot rebuild a family registered at run time: those cases must fail
+#: (strict xfail); once objects pickle as themselves the mark disappears and they must pass
+OBJECTS_PICKLE_AS_SPECS = ReversedGzip().__reduce__()[0] is get_compressor
+needs_objects_in_workers = pytest.mark.xfail(OBJECTS_PICKLE_AS_SPECS, strict=True, reason=(
+    "Compressor.__reduce__ still ships the spec string; the engine/core change of issue 10 makes objects travel"))
+
+
 @pytest.fixture(scope="module")
 def data():
     (Xtr, ytr), (Xte, yte) = load_debian_topics(24, 6, source="bundled", seed=2)
@@ -53,7 +61,7 @@ def _expected_concat_bits(comp, Xtr, ytr, classes, Xte, cap):
     return out
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=needs_objects_in_workers)])
 def test_concat_classifier_honours_a_runtime_registered_compressor(data, n_jobs):
     Xtr, ytr, Xte, _ = data
     comp = get_compressor(ReversedGzip.family)
