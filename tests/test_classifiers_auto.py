@@ -161,7 +161,9 @@ def test_ncd_prototype_features(debian_topics_small):
 
 def test_dictionaries_digested_once_give_identical_sizes(debian_topics_small):
     Xtr, ytr, Xte, _ = debian_topics_small
-    clf = CompressionClassifier(method="dict").fit(Xtr, ytr)
+    zstd = get_compressor("zstd:19")
+    clf = CompressionClassifier(method="dict", compressor=zstd).fit(Xtr, ytr)
+    assert clf.compressor_ is zstd  # the object itself is kept
     model = clf.class_models_[0]
     for j, data in enumerate(model.dicts):
         plain = zstandard.ZstdCompressor(level=19, dict_data=zstandard.ZstdCompressionDict(

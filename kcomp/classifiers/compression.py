@@ -145,8 +145,10 @@ class CompressionClassifier(TextClassifierBase):
         if self.method in ("dict", "concat"):
             default = "zstd:19" if self.method == "dict" else "gzip"
             comp = as_compressor(self.compressor or default)
-            spec = ("dict:" + comp.spec) if self.method == "dict" else comp
-            self._fit_single(self._single_model(spec), Xb, y_idx)
+            model = (DictClassModel(comp, dict_type=self.dict_type, dict_size=self.dict_size,
+                                    separator=as_bytes(self.separator)) if self.method == "dict"
+                     else self._single_model(comp))
+            self._fit_single(model, Xb, y_idx)
         elif self.method == "stack":
             self._fit_stack(Xb, y_idx, float(self.C))
         else:
