@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from kcomp._inputs import as_bytes_list
+from kcomp._inputs import texts_and_kind, window_warning
 from kcomp.compressors import Compressor, get_compressor
 from kcomp.errors import InputError
 
@@ -47,21 +47,6 @@ def as_compressor(value, name: str = "compressor") -> Compressor:
     if not isinstance(value, (str, Compressor)):
         raise InputError(f"{name} must be a compressor spec such as 'gzip' or a Compressor; got {value!r}")
     return get_compressor(value)
-
-
-def texts_of(X, name: str = "X") -> tuple[list[bytes], str]:
-    """Encode X (all str or all bytes) and return (bytes list, 'str'|'bytes')."""
-    if isinstance(X, np.ndarray) and X.ndim != 1:
-        if X.ndim == 2 and X.shape[1] == 1:  # a single text column (e.g. from a ColumnTransformer)
-            X = X[:, 0]
-        else:
-            raise InputError(f"{name} must be a 1-d sequence of texts, got an array of shape {X.shape}")
-    items = list(X) if not isinstance(X, (str, bytes, bytearray)) else X
-    out = as_bytes_list(items, name=name)
-    first = items[0]
-    if hasattr(first, "item") and not isinstance(first, (str, bytes)):
-        first = first.item()
-    return out, "str" if isinstance(first, str) else "bytes"
 
 
 def _label_kind(v) -> str:
@@ -142,14 +127,10 @@ def audit_test(train_digests: frozenset, texts: Sequence[bytes], stacklevel: int
 
 
 def warn_window(compressor: Compressor, texts: Sequence[bytes], what: str, stacklevel: int = 3) -> None:
-    """Warn when texts exceed the codec's window: C(x . y) then cannot see x while coding y."""
-    window = compressor.window
-    longest = max((len(t) for t in texts), default=0)
-    if window is not None and longest > window:
-        warnings.warn(
-            f"{what}: the longest text is {longest:,} bytes but {compressor.spec} sees only its last "
-            f"{window:,} bytes while coding; joint sizes then miss shared content. Use a codec with a larger "
-            "window (zstd:19:long, lzma, ppmd, brotli).", UserWarning, stacklevel=stacklevel)
+    """Warn when a class text or neighbour plus a query cannot fit the codec's window."""
+    message = window_warning(compressor, (len(t) for t in texts))
+    if message:
+        warnings.warn(f"{what}: {message}", UserWarning, stacklevel=stacklevel)
 
 
 class TextEstimatorMixin:
@@ -165,7 +146,7 @@ class TextEstimatorMixin:
 
     def _validate_fit(self, X, y):
         check_params(self)
-        Xb, kind = texts_of(X, "X")
+        Xb, kind = texts_and_kind(X, name="X")
         self.classes_, y_idx, self._label_kind = encode_labels(y, len(Xb))
         self.input_kind_ = kind
         text_digests = digests(Xb)
@@ -176,7 +157,7 @@ class TextEstimatorMixin:
 
     def _validate_predict(self, X, audit: bool = True) -> list[bytes]:
         check_is_fitted(self, "classes_")
-        Xb, kind = texts_of(X, "X")
+        Xb, kind = texts_and_kind(X, name="X")
         if kind != self.input_kind_:
             raise InputError(f"X holds {kind} but the estimator was fitted on {self.input_kind_}; "
                              "use one type throughout")
