@@ -56,10 +56,6 @@ def add_parser(subparsers) -> None:
 def _read_split(path: str, text_field: str, label_field: str):
     from kcomp.io import iter_records
 
-    from pathlib import Path
-
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
     texts, labels = [], []
     for n, row in enumerate(iter_records(path), 1):
         for f in (text_field, label_field):
