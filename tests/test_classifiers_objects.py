@@ -1,9 +1,8 @@
 """Fitted estimators keep the Compressor OBJECT and honour it everywhere (issue 10).
 
 A compressor family registered at run time and an ``lm`` with a random-init model (not the
-shipped weights) must price exactly what the object prices, for n_jobs 1 and 2. The n_jobs=2
-cases need the engine to ship the object itself to workers (not its spec string): they fail
-until that engine change lands.
+shipped weights) must price exactly what the object prices, for n_jobs 1 and 2 (the object
+itself travels to the worker processes, not its spec string).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pytest
 from kcomp import get_compressor, register
 from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier
 from kcomp.compressors import Compressor
-from kcomp.compressors.registry import list_compressors
 from kcomp.datasets import load_debian_topics
 
 
@@ -33,17 +31,17 @@ class ReversedGzip(Compressor):
         return gzip.decompress(data)[::-1]
 
 
-if ReversedGzip.family not in list_compressors():
+@pytest.fixture(scope="module")
+def reversed_gzip():
+    """The family registered at run time (and removed afterwards, so no other test sees it)."""
+    from kcomp.compressors import registry
+
     register(ReversedGzip.family, lambda level=None, flags=(), headerless=False: ReversedGzip(level),
-             "test-only: gzip of reversed bytes")
-
-
-#: until the engine/core change of issue 10 lands, a Compressor pickles as its spec string, and a
-#: fresh worker process cannot rebuild a family registered at run time: those cases must fail
-#: (strict xfail); once objects pickle as themselves the mark disappears and they must pass
-OBJECTS_PICKLE_AS_SPECS = ReversedGzip().__reduce__()[0] is get_compressor
-needs_objects_in_workers = pytest.mark.xfail(OBJECTS_PICKLE_AS_SPECS, strict=True, reason=(
-    "Compressor.__reduce__ still ships the spec string; the engine/core change of issue 10 makes objects travel"))
+             "test-only: gzip of reversed bytes", replace=True)
+    yield get_compressor(ReversedGzip.family)
+    registry._FAMILIES.pop(ReversedGzip.family, None)
+    registry._DESCRIPTIONS.pop(ReversedGzip.family, None)
+    registry._build.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +59,10 @@ def _expected_concat_bits(comp, Xtr, ytr, classes, Xte, cap):
     return out
 
 
-@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=needs_objects_in_workers)])
-def test_concat_classifier_honours_a_runtime_registered_compressor(data, n_jobs):
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_concat_classifier_honours_a_runtime_registered_compressor(data, reversed_gzip, n_jobs):
     Xtr, ytr, Xte, _ = data
-    comp = get_compressor(ReversedGzip.family)
+    comp = reversed_gzip
     clf = CompressionClassifier(method="concat", compressor=comp, max_class_bytes=30000, n_jobs=n_jobs)
     clf.fit(Xtr, ytr)
     assert clf.compressor_ is comp
@@ -75,11 +73,11 @@ def test_concat_classifier_honours_a_runtime_registered_compressor(data, n_jobs)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_knn_classifier_honours_a_runtime_registered_compressor(data, n_jobs):
+def test_knn_classifier_honours_a_runtime_registered_compressor(data, reversed_gzip, n_jobs):
     from kcomp import ncd
 
     Xtr, ytr, Xte, _ = data
-    comp = get_compressor(ReversedGzip.family)
+    comp = reversed_gzip
     clf = NCDKNNClassifier(k=1, compressor=comp, n_jobs=n_jobs).fit(Xtr, ytr)
     assert clf.compressor_ is comp
     dist, _ = clf.kneighbors(Xte, n_neighbors=1)
