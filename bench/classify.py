@@ -13,8 +13,12 @@ Accuracies are *fair* (one label per text) except the row labelled "top-2 (optim
 the gzip paper's k=2 number that counts a text correct when either of its 2 nearest
 neighbours has the right label: an upper bound, not an accuracy.
 
+Two regimes: the main one (``--n-train`` / ``--n-test``, seed ``--seed``) and few-shot
+(``--shots`` texts per class, ``--seeds`` seeds, 200 test texts, the mean over seeds). Every
+tuned method (TF-IDF + LR, kcomp ``method="auto"``) chooses on the training split only.
+
     python bench/classify.py [--n-train 1000] [--n-test 200] [--datasets debian_topics ...]
-                             [--no-memory-check] [--json bench/results/classify.json]
+                             [--shots 5 20 100] [--seeds 3] [--memory-check]
     python bench/classify.py --tables-from bench/results/classify.json   # reprint the tables
 """
 
@@ -22,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing as mp
 import os
 import sys
@@ -34,18 +37,18 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # npc-gzip draws a progress bar per call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import PeakRSS, machine_info  # noqa: E402
+from _util import PeakRSS, save_results  # noqa: E402
 
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier  # noqa: E402
+from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier, NCDPrototypeFeatures  # noqa: E402
 from kcomp.datasets import load_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("debian_topics", "fortunes_language", "gettext_language")
 #: kNN compressors, one NCD pass each (k=1 and k=2 come from the same top-2 lists)
-KNN_SPECS = ("gzip", "zstd", "lz4", "ppmd")
+KNN_SPECS = ("gzip",)
 DATA: dict = {}  # the current dataset, set before forking so children inherit it
 
 
@@ -124,7 +127,27 @@ def compression(params: dict) -> dict:
     t1 = time.perf_counter()
     pred = clf.predict(DATA["Xte"])
     t2 = time.perf_counter()
-    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist(), "compressor": clf.compressor_}
+    out = {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist()}
+    if params.get("method") == "auto":
+        out["chosen"] = ", ".join(f"{k}={v}" for k, v in clf.best_params_.items() if k != "class_models")
+        out["validation_accuracy"] = {", ".join(f"{k}={v}" for k, v in p.items() if k != "class_models"): float(m)
+                                      for p, m in zip(clf.cv_results_["params"], clf.cv_results_["mean_test_score"])}
+    return out
+
+
+def prototypes_lr() -> dict:
+    """NCD to 8 random training texts per class (gzip) -> logistic regression: kNN-free."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    t0 = time.perf_counter()
+    model = make_pipeline(NCDPrototypeFeatures(n_per_class=8, random_state=0), StandardScaler(),
+                          LogisticRegression(max_iter=3000)).fit(DATA["Xtr"], DATA["ytr"])
+    t1 = time.perf_counter()
+    pred = model.predict(DATA["Xte"])
+    t2 = time.perf_counter()
+    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist()}
 
 
 def npc_gzip(top_k: int) -> dict:
@@ -180,26 +203,6 @@ def tfidf_lr() -> dict:
             "validation_accuracy": grid}
 
 
-def compression_selected() -> dict:
-    """kcomp's own model selection, as careful as the TF-IDF baseline: GridSearchCV over
-    methods/compressors on a group-aware validation split carved from TRAIN, then refit."""
-    from sklearn.model_selection import GridSearchCV, GroupShuffleSplit
-
-    grid = [{"method": ["dict"]}, {"method": ["concat"], "compressor": ["gzip", "ppmd:3", "ppmd"]}]
-    t0 = time.perf_counter()
-    search = GridSearchCV(CompressionClassifier(), grid, cv=GroupShuffleSplit(1, test_size=0.2, random_state=0),
-                          refit=True)
-    search.fit(DATA["Xtr"], DATA["ytr"], groups=DATA["gtr"])
-    t1 = time.perf_counter()
-    pred = search.predict(DATA["Xte"])
-    t2 = time.perf_counter()
-    chosen = ", ".join(f"{k}={v}" for k, v in sorted(search.best_params_.items()))
-    val = {", ".join(f"{k}={v}" for k, v in sorted(p.items())): float(s)
-           for p, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])}
-    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist(), "chosen": chosen,
-            "validation_accuracy": val}
-
-
 def memory_check(n_refs: int, n_queries: int) -> dict:
     """Bounded memory at AG-News reference scale: n_refs real texts, streaming top-k."""
     refs, labels = DATA["refs"][:n_refs], DATA["ref_labels"][:n_refs]
@@ -216,11 +219,14 @@ def memory_check(n_refs: int, n_queries: int) -> dict:
 # ---------------------------------------------------------------------------------------
 COMPRESSION_VARIANTS = {
     "kcomp dict (zstd:19, raw class text)": {"method": "dict"},
-    "kcomp dict (zstd:19, trained 64 KiB)": {"method": "dict", "dict_type": "trained", "dict_size": 65536},
+    "kcomp dict (zstd:3, raw class text)": {"method": "dict", "compressor": "zstd:3"},
     "kcomp concat (gzip, 32 KiB tail)": {"method": "concat", "compressor": "gzip"},
-    "kcomp concat (zstd:19, 64 KiB tail)": {"method": "concat", "compressor": "zstd:19"},
-    "kcomp concat (ppmd, 64 KiB tail)": {"method": "concat", "compressor": "ppmd"},
+    "kcomp stack (dict + gzip code lengths -> LR)": {"method": "stack", "class_models": ("dict", "gzip"),
+                                                     "random_state": 0},
 }
+AUTO_LABEL = "kcomp auto (method/compressor chosen by 5-fold CV on train)"
+AUTO_PARAMS = {"method": "auto", "random_state": 0}
+TFIDF_LABEL = "TF-IDF + logistic regression (tuned on a train-carved validation split)"
 
 
 def row(name: str, res: dict, yte, pred_key=None, **extra) -> dict:
@@ -271,16 +277,16 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
                         k_chosen=res.get("k")))
     for label, params in COMPRESSION_VARIANTS.items():
         rows.append(row(label, isolated(compression, params), yte))
-    res = isolated(compression_selected)
-    rows.append(row("kcomp best-of (method/compressor chosen on a train-carved validation split)", res, yte,
-                    chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
+    rows.append(row("kcomp NCD to 8 prototypes/class (gzip) -> LR", isolated(prototypes_lr), yte))
+    res = isolated(compression, AUTO_PARAMS)
+    rows.append(row(AUTO_LABEL, res, yte, chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
     npc = {}
     for k in (1, 2):
         npc[k] = isolated(npc_gzip, k)
         rows.append(row(f"npc-gzip KnnClassifier k={k}" + (" (ties: bincount argmax = lowest)" if k == 2 else ""),
                         npc[k], yte))
     res = isolated(tfidf_lr)
-    rows.append(row("TF-IDF + logistic regression (tuned on a train-carved validation split)", res, yte,
+    rows.append(row(TFIDF_LABEL, res, yte,
                     chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
 
     # kcomp vs npc-gzip: same predictions under the same tie rule?
@@ -345,35 +351,83 @@ def fmt(v, spec=".3f"):
     return format(v, spec) if isinstance(v, float) else str(v)
 
 
-def markdown(result: dict) -> str:
+FEW_SHOT_METHODS = {
+    "npc-gzip k=1": (npc_gzip, (1,)),
+    "kcomp dict (zstd:19)": (compression, ({"method": "dict"},)),
+    "kcomp auto": (compression, (AUTO_PARAMS,)),
+    "TF-IDF + LR (tuned on train)": (tfidf_lr, ()),
+}
+
+
+def run_few_shot(name: str, shots: int, seeds: int, n_test: int) -> dict:
+    """Mean accuracy over ``seeds`` leak-free splits with ``shots`` training texts per class."""
+    n_classes = len(load_dataset(name, 0, 0, seed=0).info["classes"])
+    acc: dict[str, list] = {m: [] for m in FEW_SHOT_METHODS}
+    for seed in range(seeds):
+        splits = load_dataset(name, shots * n_classes, n_test, seed=seed)
+        (Xtr, ytr), (Xte, yte) = splits
+        DATA.clear()
+        DATA.update(Xtr=Xtr, ytr=ytr, Xte=Xte, yte=yte, gtr=splits.train_groups)
+        for label, (fn, args) in FEW_SHOT_METHODS.items():
+            res = isolated(fn, *args)
+            acc[label].append(None if "error" in res else metrics(yte, res["preds"])["accuracy"])
+            if "error" in res:
+                print(f"  few-shot {label}: FAILED {res['error']}", file=sys.stderr)
+        print(f"  {name} {shots}-shot seed {seed}: " + ", ".join(f"{k} {v[-1]}" for k, v in acc.items()),
+              file=sys.stderr, flush=True)
+    mean = {k: (float(np.mean(v)) if v and None not in v else None) for k, v in acc.items()}
+    return {"dataset": name, "shots": shots, "n_classes": n_classes, "seeds": seeds, "n_test": n_test,
+            "accuracy_per_seed": acc, "mean_accuracy": mean}
+
+
+def tables(result: dict) -> list[dict]:
+    """The tables saved with the results (and rendered into docs/benchmarks.md)."""
     out = []
+    cols = ["method", "accuracy", "macro-F1", "fit s", "predict s", "peak RSS MiB"]
     for ds in result["datasets"]:
-        out.append(f"\n### {ds['dataset']}: {ds['n_train']} train / {ds['n_test']} test, "
-                   f"{len(ds['info']['classes'])} classes, split by {ds['info'].get('split_by')}\n")
-        out.append("| method | accuracy | macro-F1 | fit s | predict s | peak RSS MiB | projected s (full set) |")
-        out.append("|---|---|---|---|---|---|---|")
-        for r in ds["rows"]:
-            if "error" in r:
-                out.append(f"| {r['method']} | failed: {r['error'][:60]} | | | | | |")
-                continue
-            proj = ds["projected_seconds_full_set"].get(r["method"])
-            out.append(f"| {r['method']} | {fmt(r['accuracy'])} | {fmt(r['macro_f1'])} | {fmt(r['fit_s'], '.2f')} | "
-                       f"{fmt(r['predict_s'], '.2f')} | {fmt(r['peak_rss_mib'], '.0f')} | "
-                       f"{fmt(proj, '.0f') if proj is not None else '(same pass)'} |")
-        for k, c in ds["npc_gzip_agreement"].items():
-            out.append(f"\nkcomp gzip vs npc-gzip, {k} (tie rule lowest): {c['identical_predictions']}/{c['n_test']} "
-                       f"identical ({c['differ_with_distance_tie_at_k']} of {c['differ']} differences have tied "
-                       f"distances); kcomp is {c['speedup_predict']:.1f}x faster at predict, "
-                       f"{c['speedup_fit_plus_predict']:.1f}x end to end.")
-        full = ds["full_set"]
-        out.append(f"\nProjection: full set = {full['n_train']} train x {full['n_test']} test "
-                   f"({full['assumption']}), single process.")
-    mc = result.get("memory_check")
-    if mc and "error" not in mc:
-        out.append(f"\nMemory at scale: kNN gzip k=2 with {mc['n_refs']} real reference texts, {mc['n_queries']} "
-                   f"queries: peak RSS {mc['peak_rss_mib']:.0f} MiB (base {mc['base_rss_mib']:.0f}), "
-                   f"predict {mc['predict_s']:.0f} s.")
-    return "\n".join(out)
+        rows = [[r["method"], "failed" if "error" in r else _round(r["accuracy"], 3), _round(r.get("macro_f1"), 3),
+                 _round(r.get("fit_s"), 2), _round(r.get("predict_s"), 2), _round(r.get("peak_rss_mib"), 0)]
+                for r in ds["rows"]]
+        out.append({"title": f"{ds['dataset']}: {ds['n_train']} train / {ds['n_test']} test, "
+                             f"{len(ds['info']['classes'])} classes, split by {ds['info'].get('split_by')}",
+                    "columns": cols, "rows": rows})
+    summary = []
+    for ds in result["datasets"]:
+        by = {r["method"]: r for r in ds["rows"] if "error" not in r}
+        auto, tfidf = by.get(AUTO_LABEL), by.get(TFIDF_LABEL)
+        dict_r, knn = by.get("kcomp dict (zstd:19, raw class text)"), by.get("kcomp kNN gzip k=1")
+        dict3 = by.get("kcomp dict (zstd:3, raw class text)")
+        summary.append([ds["dataset"], auto and _round(auto["accuracy"], 3), auto and auto.get("chosen"),
+                        tfidf and _round(tfidf["accuracy"], 3),
+                        auto and tfidf and round(100 * (auto["accuracy"] - tfidf["accuracy"]), 1),
+                        dict_r and knn and round(knn["predict_s"] / dict_r["predict_s"], 1),
+                        dict3 and knn and round(knn["predict_s"] / dict3["predict_s"], 1)])
+    out.append({"title": "kcomp auto vs CV-tuned TF-IDF + LR, and predict speed of dictionaries vs gzip kNN",
+                "columns": ["dataset", "auto accuracy", "auto chose", "TF-IDF+LR accuracy", "auto - TF-IDF (points)",
+                            "dict zstd:19 predict speed-up vs gzip kNN", "dict zstd:3 speed-up"],
+                "rows": summary})
+    if result.get("few_shot"):
+        methods = list(FEW_SHOT_METHODS)
+        out.append({"title": f"Few-shot: mean accuracy over {result['few_shot'][0]['seeds']} seeds "
+                             f"({result['few_shot'][0]['n_test']} test texts each)",
+                    "columns": ["dataset", "texts per class"] + methods,
+                    "rows": [[f["dataset"], f["shots"]] + [_round(f["mean_accuracy"][m], 3) for m in methods]
+                             for f in result["few_shot"]]})
+    return out
+
+
+def _round(v, digits: int):
+    return None if v is None else round(float(v), digits) if digits else int(round(float(v)))
+
+
+def markdown(result: dict) -> str:
+    parts = []
+    for t in tables(result):
+        parts.append(f"\n### {t['title']}\n")
+        parts.append("| " + " | ".join(t["columns"]) + " |")
+        parts.append("|" + "---|" * len(t["columns"]))
+        parts.extend("| " + " | ".join(fmt(c) for c in r) + " |" for r in t["rows"])
+    return "\n".join(parts)
 
 
 def main(argv=None) -> int:
@@ -383,40 +437,43 @@ def main(argv=None) -> int:
     ap.add_argument("--n-test", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--knn", nargs="+", default=list(KNN_SPECS), help="kNN compressor specs")
-    ap.add_argument("--no-auto", action="store_true", help="skip the k=auto (leave-one-out) kNN row")
-    ap.add_argument("--no-memory-check", action="store_true")
+    ap.add_argument("--auto-knn", action="store_true", help="add the k=auto (leave-one-out) kNN row")
+    ap.add_argument("--shots", nargs="*", type=int, default=[5, 20, 100], help="few-shot texts per class")
+    ap.add_argument("--seeds", type=int, default=3, help="few-shot seeds")
+    ap.add_argument("--memory-check", action="store_true", help="kNN at 120k real references (slow)")
     ap.add_argument("--memory-refs", type=int, default=120000)
     ap.add_argument("--memory-queries", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "classify.json")
     ap.add_argument("--tables-from", type=Path, metavar="JSON", help="only print the tables of a saved run")
     args = ap.parse_args(argv)
     if args.tables_from:
         print(markdown(json.loads(args.tables_from.read_text())))
         return 0
-    result = {"machine": machine_info(), "command": "python bench/classify.py " + " ".join(argv or sys.argv[1:]),
-              "n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": []}
+    command = "python bench/classify.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    result = {"n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": [],
+              "few_shot": []}
+    notes = ("Every method runs single-process in its own forked process, same splits (kcomp.datasets, "
+             "leak-free), same machine. The machine (2 cores) was shared with other jobs during the run, so "
+             "timings may be inflated; ratios are within one run. Accuracy is fair: ties never count as correct.")
+
+    def save():
+        for ds in result["datasets"]:
+            for r in ds["rows"]:
+                r.pop("preds", None)
+        save_results("classify", command=command, tables=tables(result), notes=notes,
+                     **{k: v for k, v in result.items()})
+
     for name in args.datasets:
-        result["datasets"].append(run_dataset(name, args.n_train, args.n_test, args.seed, args.knn, not args.no_auto))
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1, default=_jsonable))  # partial results survive
-    if not args.no_memory_check:
+        result["datasets"].append(run_dataset(name, args.n_train, args.n_test, args.seed, args.knn, args.auto_knn))
+        save()  # partial results survive
+    for shots in args.shots:  # the cheap regimes first
+        for name in args.datasets:
+            result["few_shot"].append(run_few_shot(name, shots, args.seeds, args.n_test))
+            save()
+    if args.memory_check:
         result["memory_check"] = run_memory_check(args.memory_refs, args.memory_queries)
-    for ds in result["datasets"]:  # drop the bulky neighbour lists from the saved JSON
-        for r in ds["rows"]:
-            r.pop("preds", None)
-    args.json.write_text(json.dumps(result, indent=1, default=_jsonable))
+    save()
     print(markdown(result))
     return 0
-
-
-def _jsonable(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o) if math.isfinite(o) else None
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ __all__ = [
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
     "ncd_matrix", "ncd_topk", "compress_file", "decompress_file", "score_dataset", "subadditivity", "select",
     "CorruptStreamError", "InputError", "KcompError", "OutputLimitError", "UnknownCompressorError",
-    "NCDKNNClassifier", "CompressionClassifier", "window_warning", "datasets", "io",
+    "NCDKNNClassifier", "CompressionClassifier", "CodeLengthFeatures", "NCDPrototypeFeatures",
+    "window_warning", "datasets", "io",
 ]
 
 #: submodules reachable as ``kcomp.NAME`` without an explicit import (loaded on first use)
@@ -32,7 +33,7 @@ _LAZY_MODULES = ("datasets", "io", "classifiers")
 
 
 def __getattr__(name):  # classifiers import scikit-learn (~1 s): load them on first use only
-    if name in ("NCDKNNClassifier", "CompressionClassifier"):
+    if name in ("NCDKNNClassifier", "CompressionClassifier", "CodeLengthFeatures", "NCDPrototypeFeatures"):
         from kcomp import classifiers
 
         return getattr(classifiers, name)

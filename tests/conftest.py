@@ -75,3 +75,21 @@ def real_files(debian_texts, python_sources) -> dict[str, bytes]:
     if d is not None:
         out["binary_gz"] = (d / "debian-descriptions.jsonl.gz").read_bytes()[:200_000]
     return out
+
+
+@pytest.fixture(scope="session")
+def debian_topics_small():
+    """Bundled real Debian descriptions: 12 sections, 4 train + 1 test each, as (Xtr, ytr, Xte, yte)."""
+    from kcomp.datasets import load_debian_topics
+
+    (Xtr, ytr), (Xte, yte) = load_debian_topics(48, 12, source="bundled", seed=1)
+    return Xtr, ytr, Xte, yte
+
+
+@pytest.fixture(scope="session")
+def debian_topics_medium():
+    """Bundled real Debian descriptions: 1,200 train / 240 test over 12 sections."""
+    from kcomp.datasets import load_debian_topics
+
+    (Xtr, ytr), (Xte, yte) = load_debian_topics(1200, 240, source="bundled", seed=0)
+    return Xtr, ytr, Xte, yte

@@ -14,21 +14,17 @@ from sklearn.preprocessing import FunctionTransformer
 
 from kcomp import get_compressor, ncd
 from kcomp.classifiers import CompressionClassifier, LeakageWarning, NCDKNNClassifier
-from kcomp.datasets import load_debian_topics
 from kcomp.errors import InputError
 
 
 @pytest.fixture(scope="module")
-def small():
-    """A small real set from the bundled Debian sample: 12 sections, 4 train + 1 test each."""
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(48, 12, source="bundled", seed=1)
-    return Xtr, ytr, Xte, yte
+def small(debian_topics_small):
+    return debian_topics_small
 
 
 @pytest.fixture(scope="module")
-def medium():
-    (Xtr, ytr), (Xte, yte) = load_debian_topics(1200, 240, source="bundled", seed=0)
-    return Xtr, ytr, Xte, yte
+def medium(debian_topics_medium):
+    return debian_topics_medium
 
 
 FOX = "the quick brown fox jumps over the lazy dog while the cat sleeps " * 3
@@ -211,7 +207,7 @@ def test_clear_errors(small):
         NCDKNNClassifier().fit([Xtr[0], Xtr[1].encode()], ["a", "b"])
     with pytest.raises(InputError, match="tie_break"):
         NCDKNNClassifier(tie_break="first").fit(Xtr, ytr)
-    with pytest.raises(InputError, match="k must be"):
+    with pytest.raises(InputError, match="'k' parameter"):
         NCDKNNClassifier(k=0).fit(Xtr, ytr)
     clf = NCDKNNClassifier().fit(Xtr, ytr)
     with pytest.raises(InputError, match="fitted on str"):
@@ -317,3 +313,61 @@ def test_same_predictions_as_npc_gzip(small):
         # distance tie at the k-th neighbour may make the two differ
         for j, (a, b) in enumerate(zip(ours, theirs)):
             assert a == b or d[j, k - 1] == d[j, k], (k, j)
+
+
+def _write_splits(tmp_path, Xtr, ytr, Xte, yte):
+    import json
+
+    for name, X, y in (("train.jsonl", Xtr, ytr), ("test.jsonl", Xte, yte)):
+        (tmp_path / name).write_text("".join(json.dumps({"text": t, "label": c}) + "\n" for t, c in zip(X, y)))
+    return str(tmp_path / "train.jsonl"), str(tmp_path / "test.jsonl")
+
+
+def test_cli_classify_auto_with_short_jobs_flag(small, tmp_path, capsys):
+    import json
+
+    from kcomp.cli import main
+
+    train, test = _write_splits(tmp_path, *small)
+    argv = ["classify", "--train", train, "--test", test, "--method", "auto", "--class-models", "dict", "gzip",
+            "-j", "2", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    expect = CompressionClassifier(method="auto", class_models=("dict", "gzip"), random_state=0).fit(*small[:2])
+    assert out["chosen"] == expect.best_params_
+    assert out["accuracy"] == pytest.approx(expect.score(*small[2:]))
+    assert out["params"]["n_jobs"] == 2 and len(out["cv_accuracy"]) == 4
+
+
+def test_cli_confusion_matrix_shows_whole_labels(small, tmp_path, capsys):
+    from kcomp.cli import main
+
+    Xtr, ytr, Xte, yte = small
+    train, test = _write_splits(tmp_path, Xtr, [f"section-{y}" for y in ytr], Xte, [f"section-{y}" for y in yte])
+    assert main(["classify", "--train", train, "--test", test, "--method", "dict"]) == 0
+    header = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| true")][0]
+    assert "| section-electronics |" in header and "| section-hamradio |" in header
+
+
+def test_cli_missing_training_file_is_one_line(tmp_path, capsys):
+    from kcomp.cli import main
+
+    assert main(["classify", "--train", str(tmp_path / "nofile.jsonl"), "--test", str(tmp_path / "x.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "nofile.jsonl" in err and "no such file" in err.lower() and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_window_warning_when_texts_exceed_the_codec_window(tmp_path, capsys):
+    from kcomp.cli import main
+
+    long_texts = [FOX * 600, LOREM * 600]  # ~40 KB each: past gzip's 32 KiB window
+    with pytest.warns(UserWarning, match="exceeds gzip:9's 32,506-byte window"):
+        NCDKNNClassifier().fit(long_texts, ["fox", "lorem"])
+    with pytest.warns(UserWarning, match="window"):
+        CompressionClassifier(method="concat").fit(long_texts, ["fox", "lorem"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ppmd: no window problem at this size
+        CompressionClassifier(method="concat", compressor="ppmd").fit(long_texts, ["fox", "lorem"])
+    train, test = _write_splits(tmp_path, long_texts, ["fox", "lorem"], [FOX], ["fox"])
+    assert main(["classify", "--train", train, "--test", test]) == 0
+    assert "32,506-byte window" in capsys.readouterr().err

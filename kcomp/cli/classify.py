@@ -9,13 +9,13 @@ import warnings
 from kcomp.cli.common import add_json_arg, compressor_spec, format_table, print_json
 from kcomp.errors import InputError
 
-METHODS = ("knn", "dict", "concat")
+METHODS = ("knn", "dict", "concat", "stack", "auto")
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "classify",
-        help="train/evaluate a compression classifier (kNN under NCD, zstd dictionaries, concatenation)",
+        help="train/evaluate a compression classifier (kNN under NCD, class models, stacked code lengths, auto)",
         description="Fit on --train and evaluate on --test (JSONL/CSV, optionally .gz), or on a built-in "
         "--dataset. Prints fair accuracy (one label per text; the tie rule is named), macro-F1, the "
         "confusion matrix and timings.",
@@ -32,7 +32,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="--dataset split seed and random tie-break seed (0)")
     p.add_argument("--method", choices=METHODS, default="knn",
                    help="knn: k nearest neighbours under NCD (default); dict: one zstd dictionary per class; "
-                   "concat: C(class text + x) - C(class text)")
+                   "concat: C(class text + x) - C(class text); stack: code lengths of several class models "
+                   "-> logistic regression; auto: method and compressor chosen by cross-validation on --train")
+    p.add_argument("--class-models", nargs="+", metavar="MODEL",
+                   help="stack/auto: class models, 'dict' or compressor specs (default: dict gzip ppmd:2 ppmd:3)")
     p.add_argument("--k", default="1", help="knn: neighbours, an int or 'auto' (leave-one-out on train) (1)")
     p.add_argument("--compressor", "-c", type=compressor_spec, default=None, metavar="SPEC",
                    help="compressor spec (default: gzip for knn/concat, zstd:19 for dict)")
@@ -40,7 +43,7 @@ def add_parser(subparsers) -> None:
                    help="knn: rule for classes tied on votes (nearest)")
     p.add_argument("--weights", choices=("uniform", "distance"), default="uniform", help="knn vote weights")
     p.add_argument("--symmetric", action="store_true", help="knn: joint size min(C(xy), C(yx))")
-    p.add_argument("--n-jobs", type=int, default=1, help="knn: worker processes, -1 for all cores (1)")
+    p.add_argument("--n-jobs", "-j", type=int, default=1, help="worker processes, -1 for all cores (1)")
     p.add_argument("--backend", default="processes", metavar="BACKEND",
                    help="knn: 'processes' (default), 'dask' (local Dask cluster of --n-jobs workers) or a Dask "
                         "scheduler address such as tcp://host:8786")
@@ -75,8 +78,10 @@ def _make(args):
         k = args.k if args.k == "auto" else _int_k(args.k)
         return NCDKNNClassifier(k=k, compressor=args.compressor or "gzip", tie_break=args.tie_break,
                                 random_state=args.seed, symmetric=args.symmetric, n_jobs=args.n_jobs,
-                                weights=args.weights, backend=args.backend, checkpoint_dir=args.checkpoint)
-    return CompressionClassifier(method=args.method, compressor=args.compressor)
+                                weights=args.weights, backend=args.backend, checkpoint_dir=args.checkpoint,
+                                progress=None)
+    return CompressionClassifier(method=args.method, compressor=args.compressor, class_models=args.class_models,
+                                 random_state=args.seed, n_jobs=args.n_jobs)
 
 
 def _int_k(value: str) -> int:
@@ -124,12 +129,9 @@ def run(args) -> int:
     acc = float(np.mean(y_true == y_pred))
     f1 = float(f1_score(y_true, y_pred, labels=labels_seen, average="macro", zero_division=0))
     cm = confusion_matrix(y_true, y_pred, labels=labels_seen)
-    if args.method == "knn":
-        rule = f"k={clf.k_}, ties: {args.tie_break}" + (", distance-weighted" if args.weights == "distance" else "")
-    else:
-        rule = "argmin code length (equal lengths: lowest class)"
     result = {
-        "method": args.method, "compressor": clf.compressor_, "params": clf.get_params(), "tie_rule": rule,
+        "method": args.method, "compressor": _compressor_name(clf), "params": _jsonable_params(clf),
+        "tie_rule": _rule(args, clf),
         "accuracy": acc, "macro_f1": f1, "n_train": len(X_train), "n_test": len(X_test),
         "fit_seconds": t1 - t0, "predict_seconds": t2 - t1, "labels": labels_seen,
         "confusion_matrix": cm.tolist(), "source": source, "warnings": notes,
@@ -138,15 +140,48 @@ def run(args) -> int:
         result["k"] = int(clf.k_)
         if getattr(clf, "loo_accuracy_", None):
             result["loo_accuracy"] = clf.loo_accuracy_
+    if args.method == "auto":
+        result["chosen"] = clf.best_params_
+        result["cv_accuracy"] = {_describe(p): float(m) for p, m in
+                                 zip(clf.cv_results_["params"], clf.cv_results_["mean_test_score"])}
     if args.json:
         print_json(result)
         return 0
-    print(f"{args.method} [{clf.compressor_}] on {len(X_train)} train / {len(X_test)} test texts, "
+    rule = result["tie_rule"]
+    if args.method == "auto":
+        print(f"auto chose {_describe(clf.best_params_)} (cross-validated accuracy on train "
+              f"{clf.best_score_:.4f})")
+    print(f"{args.method} [{result['compressor']}] on {len(X_train)} train / {len(X_test)} test texts, "
           f"{len(classes)} classes")
     print(f"accuracy  {acc:.4f}  (fair: one label per text; {rule})")
     print(f"macro-F1  {f1:.4f}")
     print(f"fit {t1 - t0:.2f} s, predict {t2 - t1:.2f} s ({1000 * (t2 - t1) / len(X_test):.2f} ms/text)")
     print("\nconfusion matrix (rows: true, columns: predicted)")
-    short = [str(c)[:8] for c in labels_seen]
-    print(format_table(["true \\ pred"] + short, [[str(c)] + list(map(int, row)) for c, row in zip(labels_seen, cm)]))
+    names = [str(c) for c in labels_seen]  # full labels: cutting them can make two columns alike
+    print(format_table(["true \\ pred"] + names, [[n] + list(map(int, row)) for n, row in zip(names, cm)]))
     return 0
+
+
+def _compressor_name(clf) -> str:
+    """The compressor(s) behind the fitted classifier, as spec strings."""
+    if getattr(clf, "method_", None) == "stack":
+        return " + ".join(m.name for m in clf.class_models_)
+    return clf.compressor_.spec
+
+
+def _describe(params: dict) -> str:
+    return ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in params.items())
+
+
+def _jsonable_params(clf) -> dict:
+    from kcomp.compressors import Compressor
+
+    return {k: v.spec if isinstance(v, Compressor) else v for k, v in clf.get_params().items()}
+
+
+def _rule(args, clf) -> str:
+    if args.method == "knn":
+        return f"k={clf.k_}, ties: {args.tie_break}" + (", distance-weighted" if args.weights == "distance" else "")
+    if clf.method_ == "stack":
+        return "argmax of the logistic regression on code lengths (equal scores: lowest class)"
+    return "argmin code length (equal lengths: lowest class)"
