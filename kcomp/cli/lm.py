@@ -70,9 +70,8 @@ def cmd_decompress(args) -> int:
 
 def cmd_train(args) -> int:
     from kcomp.lm_coder.train import run_from_args
-    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
-    return run_from_args(args, default_out=str(WEIGHTS_DIR / f"{DEFAULT_WEIGHTS}.safetensors"))
+    return run_from_args(args)
 
 
 def add_parser(sub) -> None:

@@ -57,13 +57,18 @@ def save_model(model, path: str | os.PathLike, recipe: dict | None = None) -> Pa
     return path
 
 
+def weights_path(name: str) -> Path:
+    """Where the shipped weights called ``name`` live: ``kcomp/lm_coder/weights/<name>.safetensors``."""
+    return WEIGHTS_DIR / f"{name}.safetensors"
+
+
 def resolve_weights(name_or_path: str | os.PathLike | None) -> Path:
     """A bare name means ``kcomp/lm_coder/weights/<name>.safetensors``; anything else is a path."""
     if name_or_path is None:
         name_or_path = DEFAULT_WEIGHTS
     p = Path(name_or_path)
     if p.suffix != ".safetensors" and os.sep not in str(name_or_path) and "/" not in str(name_or_path):
-        p = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+        p = weights_path(str(name_or_path))
     return p
 
 
