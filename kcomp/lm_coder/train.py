@@ -26,6 +26,7 @@ DEFAULT_MIX = {"descriptions": 0.2, "fortunes": 0.1, "bible": 0.08, "python": 0.
 SIZES = {
     "micro": dict(n_layer=1, n_head=2, n_embd=16),
     "tiny": dict(n_layer=1, n_head=2, n_embd=32),
+    "mini": dict(n_layer=2, n_head=2, n_embd=32),
     "small": dict(n_layer=2, n_head=4, n_embd=48),
     "medium": dict(n_layer=3, n_head=4, n_embd=64),
     "large": dict(n_layer=4, n_head=4, n_embd=96),
