@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bz2 as _bz2
+from collections.abc import Iterable, Iterator
 
 from kcomp.compressors.base import ContainerCompressor, check_level
 from kcomp.compressors.registry import refuse_flags, register
+from kcomp.compressors.streaming import Source, StreamingCodec, decode_frame, refuse_trailing
 
 
-class Bz2Compressor(ContainerCompressor):
+class Bz2Compressor(StreamingCodec, ContainerCompressor):
     family = "bz2"
 
     def __init__(self, level: int | None = None, *, headerless: bool = False) -> None:
@@ -18,14 +20,16 @@ class Bz2Compressor(ContainerCompressor):
     def compress(self, data: bytes) -> bytes:
         return _bz2.compress(data, self.level)
 
-    def _decompress(self, data: bytes) -> bytes:
+    def _decode_pieces(self, src: Source, piece: int) -> Iterator[bytes]:
         d = _bz2.BZ2Decompressor()
-        out = d.decompress(data)
-        if not d.eof:
-            raise ValueError("truncated bz2 stream")
-        if d.unused_data:
-            raise ValueError("trailing bytes after the bz2 stream")
-        return out
+        yield from decode_frame(d, src, piece)
+        refuse_trailing(d, src, "bz2")
+
+    def _encode_pieces(self, chunks: Iterable[bytes], size: int | None) -> Iterator[bytes]:
+        enc = _bz2.BZ2Compressor(self.level)
+        for chunk in chunks:
+            yield enc.compress(chunk)
+        yield enc.flush()
 
 
 def _make(level=None, flags=(), headerless=False):

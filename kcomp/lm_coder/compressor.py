@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
+from kcomp._inputs import to_bytes
 from kcomp.compressors.base import Compressor
 from kcomp.errors import CorruptStreamError, InputError
 from kcomp.lm_coder.coder import (
@@ -25,6 +27,8 @@ from kcomp.lm_coder.coder import (
     OnlineConfig,
     parse_header,
 )
+
+_lm_bytes = partial(to_bytes, name="lm input", allow_str=False)  # the lm codec takes bytes only
 
 
 class LMCompressor(Compressor):
@@ -93,6 +97,11 @@ class LMCompressor(Compressor):
     def __hash__(self) -> int:
         return hash(self.spec)
 
+    @property
+    def fingerprint(self) -> str:
+        """The spec plus the model id (weights, or the online recipe): tells custom weights apart."""
+        return f"{self.spec}#{self.model_id}"
+
     def __reduce__(self):
         if self._model is not None:
             state = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
@@ -124,7 +133,7 @@ class LMCompressor(Compressor):
 
     # -- codec -----------------------------------------------------------------------------
     def compress(self, data: bytes) -> bytes:
-        data = _as_bytes(data)
+        data = _lm_bytes(data)
         return self.coder.encode(data)
 
     def _decompress(self, data: bytes) -> bytes:
@@ -153,17 +162,17 @@ class LMCompressor(Compressor):
 
     def raw_size_bits(self, data: bytes) -> float:
         """Header bits + the ideal code length sum(-log2 p) (teacher forced; no coding)."""
-        return HEADER_BITS + self.coder.payload_bits(_as_bytes(data))
+        return HEADER_BITS + self.coder.payload_bits(_lm_bytes(data))
 
     def joint_size_bits(self, prefix: bytes, suffixes: Sequence[bytes]) -> np.ndarray:
         # payload_bits memoises per-chunk costs, so the prefix's full chunks are priced once and
         # the result equals size_bits(prefix + s) exactly (same per-chunk computation).
-        prefix = _as_bytes(prefix)
-        return np.array([self.size_bits(prefix + _as_bytes(s)) for s in suffixes], dtype=np.float64)
+        prefix = _lm_bytes(prefix)
+        return np.array([self.size_bits(prefix + _lm_bytes(s)) for s in suffixes], dtype=np.float64)
 
     def code_lengths(self, data: bytes) -> np.ndarray:
         """Bits of every byte position (pretrained: teacher forced; online: prequential)."""
-        return self.coder.code_lengths(_as_bytes(data))
+        return self.coder.code_lengths(_lm_bytes(data))
 
     def prequential_code_lengths(self, data: bytes) -> np.ndarray:
         """Online/adapt mode's per-position bits: each byte priced by the model trained on what
@@ -182,14 +191,6 @@ def _block_size_from_metadata(weights) -> int | None:
         return int(json.loads(read_metadata(resolve_weights(weights))["config"])["block_size"])
     except Exception:  # missing/broken weights: reported with a clear error when first used
         return None
-
-
-def _as_bytes(data) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise InputError(f"lm compresses bytes, got {type(data).__name__}")
 
 
 def _rebuild(weights, online, online_config, adapt, adapt_config, device, threads, headerless):
