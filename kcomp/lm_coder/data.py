@@ -44,10 +44,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kcomp.datasets import FORTUNES_DIR
+
 # Debian system paths (the packages named in the module docstring install them here)
-FORTUNES_DIR = "/usr/share/games/fortunes"
 FORTUNES_HELD_OUT = ("literature", "wisdom")
-BIBLE_PROGRAM = "/usr/bin/bible"
 BIBLE_HELD_OUT_MARK = b"Revelation 1\n"
 AUSTEN_RDATA = "/usr/lib/R/site-library/janeaustenr/data/Rdata.rdb"
 AUSTEN_HELD_OUT = ("PERSUASION",)  #: titles, compared in upper case
@@ -105,14 +105,16 @@ def load_descriptions() -> Split:
         return _split_documents((_held_by_hash(r["source"]), r["text"].encode("utf-8") + b"\n\n") for r in rows)
 
 
-def load_fortunes(directory: str = FORTUNES_DIR) -> Split:
+def load_fortunes(directory: str | Path = FORTUNES_DIR) -> Split:
     _require(directory, "fortunes")
     paths = [p for p in sorted(Path(directory).glob("*")) if p.is_file() and "." not in p.name]  # no .dat/.u8
     return _split_documents((p.name in FORTUNES_HELD_OUT, p.read_bytes()) for p in paths)
 
 
 def load_bible() -> Split:
-    exe = shutil.which("bible") or str(_require(BIBLE_PROGRAM, "bible-kjv"))
+    exe = shutil.which("bible")
+    if exe is None:
+        raise CorpusSourceMissing("the 'bible' program is missing: apt-get install -y bible-kjv")
     text = subprocess.run([exe, "gen1:1-rev22:21"], check=True, capture_output=True).stdout
     cut = text.find(BIBLE_HELD_OUT_MARK)
     if cut < 0:

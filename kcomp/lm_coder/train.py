@@ -133,7 +133,7 @@ def _device(name: str):
 def train(
     out: str | None = None,
     *,
-    steps: int = 7000,
+    steps: int = 6000,
     tokens_per_step: int = 2048,
     seq_schedule=DEFAULT_SEQ_SCHEDULE,
     lr: float = 4e-3,
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--size", default="large", choices=sorted(SIZES), help="model size (default large)")
     ap.add_argument("--out", default=None, help="weights file to write (default: weights/byte-gpt-SIZE.safetensors)")
-    ap.add_argument("--steps", type=int, default=7000)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--tokens-per-step", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=1234)
