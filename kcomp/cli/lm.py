@@ -5,16 +5,15 @@ from __future__ import annotations
 
 def cmd_train(args) -> int:
     from kcomp.lm_coder.train import run_from_args
-    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
-    return run_from_args(args, default_out=str(WEIGHTS_DIR / f"{DEFAULT_WEIGHTS}.safetensors"))
+    return run_from_args(args)
 
 
 def add_parser(sub) -> None:
     from kcomp.lm_coder.train import add_train_arguments
 
-    p = sub.add_parser("train", help="train lm weights on the offline corpus (the shipped recipe by default)",
+    p = sub.add_parser("train", help="train lm weights on the offline corpus (the shipped family's recipe)",
                        description="Train the lm coder's byte-level transformer (see kcomp/lm_coder/README.md). "
-                       "CPU, 1 thread, about 20 minutes with the defaults.")
+                       "CPU at 1 thread by default; --size picks the model (large: about 14 CPU-minutes).")
     add_train_arguments(p)
     p.set_defaults(func=cmd_train)

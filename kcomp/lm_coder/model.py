@@ -63,6 +63,19 @@ class ModelConfig:
         return cls(**raw)
 
 
+def alibi_slopes(n_head: int) -> torch.Tensor:
+    """ALiBi: head h penalises a distance of d positions by slope_h * d, slopes 2^(-8(h+1)/n_head)."""
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_head) for h in range(n_head)])
+
+
+def alibi_causal_bias(n_head: int, T: int, device=None) -> torch.Tensor:
+    """(1, n_head, T, T) additive attention bias: -slope * distance to the past, -inf to the future."""
+    pos = torch.arange(T, device=device, dtype=torch.float32)
+    dist = pos.view(-1, 1) - pos.view(1, -1)
+    bias = -alibi_slopes(n_head).to(device).view(-1, 1, 1) * dist.clamp(min=0)
+    return bias.masked_fill(dist < 0, float("-inf")).unsqueeze(0)
+
+
 class KVCache:
     """Per-layer key/value buffers for ``batch`` sequences of up to ``block_size`` positions."""
 
@@ -89,12 +102,9 @@ class CausalSelfAttention(nn.Module):
         self.n_embd = config.n_embd
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd)
-        mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
-        self.register_buffer("mask", mask.view(1, 1, config.block_size, config.block_size), persistent=False)
         self.alibi = config.alibi
-        if config.alibi:  # head h penalises distance d by slope_h * d, slopes 2^(-8(h+1)/n_head)
-            slopes = torch.tensor([2.0 ** (-8.0 * (h + 1) / config.n_head) for h in range(config.n_head)])
-            self.register_buffer("slopes", slopes.view(1, -1, 1, 1), persistent=False)
+        if config.alibi:
+            self.register_buffer("slopes", alibi_slopes(config.n_head).view(1, -1, 1, 1), persistent=False)
 
     def _split(self, x: torch.Tensor):
         B, T, C = x.shape
@@ -102,17 +112,15 @@ class CausalSelfAttention(nn.Module):
         hd = C // self.n_head
         return [t.view(B, T, self.n_head, hd).transpose(1, 2) for t in (q, k, v)]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        """x: (B, T, C); bias: the (1, n_head, T, T) ALiBi + causal bias, or None (plain causal)."""
         B, T, C = x.shape
         q, k, v = self._split(x)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
-        if self.alibi:
-            pos = torch.arange(T, device=x.device, dtype=att.dtype)
-            att = att - self.slopes * (pos.view(-1, 1) - pos.view(1, -1)).clamp(min=0)
-        att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))
-        att = F.softmax(att, dim=-1)
-        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
-        return self.c_proj(y)
+        if bias is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # a 4-d float mask keeps torch's fused (flash) CPU kernel
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
     def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int) -> torch.Tensor:
         """x: (B, 1, C); writes this position's key/value at ``pos`` and attends to 0..pos."""
@@ -148,8 +156,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), bias)
         return x + self.mlp(self.ln_2(x))
 
     def step(self, x, k_buf, v_buf, pos: int) -> torch.Tensor:
@@ -191,8 +199,9 @@ class ByteGPT(nn.Module):
         x = self.wte(idx)
         if self.wpe is not None:
             x = x + self.wpe(torch.arange(T, device=idx.device))
+        bias = alibi_causal_bias(self.config.n_head, T, idx.device) if self.config.alibi else None
         for block in self.blocks:
-            x = block(x)
+            x = block(x, bias)
         return self.lm_head(self.ln_f(x))
 
     def new_cache(self, batch: int) -> KVCache:

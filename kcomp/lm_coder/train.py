@@ -1,6 +1,6 @@
-"""Train the shipped ``lm`` weights from the offline corpus (:mod:`kcomp.lm_coder.data`).
+"""Train ``lm`` weights from the offline corpus (:mod:`kcomp.lm_coder.data`).
 
-    python -m kcomp.lm_coder.train                       # the recipe of the shipped weights
+    python -m kcomp.lm_coder.train --size tiny --steps 2400     # one shipped model (see README)
     python -m kcomp.lm_coder.train --steps 200 --out /tmp/w.safetensors   # a quick try
 
 Training samples are random ``block_size``-byte windows of one source (picked with the
@@ -19,8 +19,19 @@ from dataclasses import asdict
 
 import numpy as np
 
-DEFAULT_MIX = {"descriptions": 0.4, "fortunes": 0.25, "bible": 0.15, "python": 0.2}
-DEFAULT_CONFIG = dict(block_size=512, n_layer=4, n_head=4, n_embd=96, mlp_ratio=4, alibi=True)
+#: sampling probability of each corpus source (:mod:`kcomp.lm_coder.data`)
+DEFAULT_MIX = {"descriptions": 0.2, "fortunes": 0.1, "bible": 0.08, "python": 0.15, "austen": 0.15,
+               "dictionaries": 0.14, "docs": 0.18}
+#: the model family: name -> ModelConfig fields (every size: ALiBi, 512-byte context, MLP x4)
+SIZES = {
+    "micro": dict(n_layer=1, n_head=2, n_embd=16),
+    "tiny": dict(n_layer=1, n_head=2, n_embd=32),
+    "mini": dict(n_layer=2, n_head=2, n_embd=32),
+    "small": dict(n_layer=2, n_head=4, n_embd=48),
+    "medium": dict(n_layer=3, n_head=4, n_embd=64),
+    "large": dict(n_layer=4, n_head=4, n_embd=96),
+}
+BASE_CONFIG = dict(block_size=512, mlp_ratio=4, alibi=True)
 #: sequence-length warm-up: (fraction of the steps at which it starts, window length); the
 #: batch holds ``tokens_per_step // length`` windows, so every step sees the same number of bytes
 DEFAULT_SEQ_SCHEDULE = ((0.0, 128), (0.4, 256), (0.7, 512))
@@ -42,31 +53,87 @@ def _as_batch(windows: np.ndarray):
     return torch.from_numpy(x), torch.from_numpy(windows.astype(np.int64))
 
 
-def evaluate(model, data: bytes, *, max_chunks: int = 32, batch: int = 8) -> float:
-    """Mean bits/byte over the first ``max_chunks`` aligned chunks of ``data`` (teacher forced)."""
+def code_length_bits(model, data: bytes, *, batch: int = 32) -> float:
+    """Teacher-forced code length of ``data`` in bits: ``block_size``-byte chunks, each from ``BOS``
+    (exactly how the coder cuts a file), full chunks batched, the shorter tail chunk on its own."""
     import torch
     from torch.nn import functional as F
 
     T = model.config.block_size
     arr = np.frombuffer(data, dtype=np.uint8)
-    n = min(max_chunks, len(arr) // T)
-    if n == 0:
-        return float("nan")
-    chunks = arr[: n * T].reshape(n, T)
-    total = 0.0
+    n_full = len(arr) // T
+    full = arr[: n_full * T].reshape(n_full, T)
+    pieces = [full[i : i + batch] for i in range(0, n_full, batch)]
+    if len(arr) > n_full * T:
+        pieces.append(arr[n_full * T :].reshape(1, -1))
+    was_training = model.training
     model.eval()
-    with torch.no_grad():
-        for i in range(0, n, batch):
-            x, y = _as_batch(chunks[i : i + batch])
-            logits = model(x)
-            total += F.cross_entropy(logits.reshape(-1, 256), y.reshape(-1), reduction="sum").item()
-    return total / (n * T) / math.log(2)
+    device = next(model.parameters()).device
+    total = 0.0
+    with torch.inference_mode():
+        for windows in pieces:
+            x, y = _as_batch(windows)
+            logits = model(x.to(device)).float()
+            total += F.cross_entropy(logits.reshape(-1, 256), y.to(device).reshape(-1), reduction="sum").item()
+    model.train(was_training)
+    return total / math.log(2)
+
+
+def evaluate(model, data: bytes, *, max_chunks: int = 32) -> float:
+    """Mean bits/byte over the first ``max_chunks`` whole chunks of ``data`` (NaN if it has none)."""
+    n = min(max_chunks, len(data) // model.config.block_size) * model.config.block_size
+    return code_length_bits(model, data[:n]) / n if n else float("nan")
+
+
+def held_out_losses(model, corpus, *, max_chunks: int = 16) -> dict[str, float]:
+    """Bits/byte on the first ``max_chunks`` chunks of every source's held-out part."""
+    return {k: round(evaluate(model, s.held_out, max_chunks=max_chunks), 4) for k, s in corpus.items() if s.held_out}
+
+
+def _optimizer(model, lr: float, weight_decay: float):
+    import torch
+
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+
+
+def lr_at(step: int, *, steps: int, lr: float, warmup: int, min_lr_ratio: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to ``lr * min_lr_ratio``."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class _Sampler:
+    """Random training windows: a source per window by the mix, then a uniform start in it."""
+
+    def __init__(self, corpus, mix: dict, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.names = sorted(mix)
+        self.arrays = [np.frombuffer(corpus[n].train, dtype=np.uint8) for n in self.names]
+        probs = np.array([mix[n] for n in self.names], dtype=np.float64)
+        self.probs = probs / probs.sum()
+
+    def batch(self, n: int, length: int):
+        which = self.rng.choice(len(self.names), size=n, p=self.probs)
+        return _as_batch(np.stack([_windows(self.rng, self.arrays[w], 1, length)[0] for w in which]))
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
 
 
 def train(
     out: str | None = None,
     *,
-    steps: int = 7000,
+    steps: int = 6000,
     tokens_per_step: int = 2048,
     seq_schedule=DEFAULT_SEQ_SCHEDULE,
     lr: float = 4e-3,
@@ -77,77 +144,57 @@ def train(
     config: dict | None = None,
     mix: dict | None = None,
     threads: int = 1,
-    max_minutes: float = 23.0,
-    eval_every: int = 250,
+    max_cpu_minutes: float = 30.0,
+    evals: int = 8,
+    device: str = "auto",
+    command: str | None = None,
     log=print,
 ) -> dict:
     """Train a :class:`ByteGPT` on the offline corpus and save it (if ``out``) as safetensors.
 
-    Returns the recipe dict (also stored in the weights' metadata): hyper-parameters, data
-    sizes, steps done, wall time, final train and held-out loss per source in bits/byte.
-    ``max_minutes`` stops early (recorded as ``stopped_early``) if the machine is slower than
-    planned, so a run never exceeds its wall-time budget.
+    Returns the recipe dict (also stored in the weights' metadata): hyper-parameters, data sizes
+    and digest, steps done, CPU and wall time, the held-out loss (bits/byte) at ``evals``
+    checkpoints along training and the final train / held-out loss per source. Training stops
+    early (recorded as ``stopped_early``) once the process has used ``max_cpu_minutes``. On CUDA
+    the forward runs under bf16 autocast (the saved weights are float32).
     """
     import torch
     from torch.nn import functional as F
 
-    from kcomp.lm_coder.data import load_corpus
+    from kcomp.lm_coder.data import corpus_digest, load_corpus
     from kcomp.lm_coder.model import ByteGPT, ModelConfig
     from kcomp.lm_coder.weights import save_model
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    cfg = ModelConfig(**(config or DEFAULT_CONFIG))
+    dev = _device(device)
+    cfg = ModelConfig(**(config or {**BASE_CONFIG, **SIZES["large"]}))
     mix = dict(mix or DEFAULT_MIX)
-    t_load = time.time()
     corpus = load_corpus(mix)
-    train_arrays = {k: np.frombuffer(s.train, dtype=np.uint8) for k, s in corpus.items()}
-    names = sorted(mix)
-    probs = np.array([mix[n] for n in names], dtype=np.float64)
-    probs /= probs.sum()
-    log(
-        "corpus (train / held-out bytes): "
-        + ", ".join(f"{k}={len(s.train)}/{len(s.held_out)}" for k, s in corpus.items())
-        + f" [{time.time() - t_load:.1f}s]"
-    )
-
-    model = ByteGPT(cfg)
-    log(f"model {cfg} with {model.num_params():,} parameters")
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr,
-        betas=(0.9, 0.95),
-    )
-
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return lr * (step + 1) / warmup
-        progress = (step - warmup) / max(1, steps - warmup)
-        return lr * (min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
-
-    history = []
-    t0 = time.time()
-    done = 0
-    stopped_early = False
-    ema = None
+    digest = corpus_digest(corpus)
+    log("corpus (train / held-out bytes): " + ", ".join(f"{k}={len(s.train)}/{len(s.held_out)}" for k, s in corpus.items())
+        + f"; digest {digest}")
+    sampler = _Sampler(corpus, mix, seed)
+    model = ByteGPT(cfg).to(dev)
+    log(f"model {cfg} with {model.num_params():,} parameters on {dev}")
+    opt = _optimizer(model, lr, weight_decay)
+    schedule = dict(steps=steps, lr=lr, warmup=warmup, min_lr_ratio=min_lr_ratio)
+    eval_at = {max(1, round(steps * (i + 1) / evals)) for i in range(evals)} if evals else set()
+    history, ema, done, stopped_early = [], None, 0, False
+    t0, c0 = time.time(), time.process_time()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
     for step in range(steps):
-        if (time.time() - t0) / 60.0 > max_minutes:
+        if (time.process_time() - c0) / 60.0 > max_cpu_minutes:
             stopped_early = True
-            log(f"stopping early at step {step}: {max_minutes} minutes used")
+            log(f"stopping early at step {step}: {max_cpu_minutes} CPU minutes used")
             break
-        model.train()
         seq_len = min(cfg.block_size, [n for f, n in seq_schedule if step >= f * steps][-1])
-        batch_size = max(1, tokens_per_step // seq_len)
-        which = rng.choice(len(names), size=batch_size, p=probs)
-        rows = [_windows(rng, train_arrays[names[w]], 1, seq_len)[0] for w in which]
-        x, y = _as_batch(np.stack(rows))
+        x, y = sampler.batch(max(1, tokens_per_step // seq_len), seq_len)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step)
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, 256), y.reshape(-1))
+            group["lr"] = lr_at(step, **schedule)
+        with autocast:
+            logits = model(x.to(dev))
+        loss = F.cross_entropy(logits.float().reshape(-1, 256), y.to(dev).reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -155,83 +202,70 @@ def train(
         done = step + 1
         bits = loss.item() / math.log(2)
         ema = bits if ema is None else 0.98 * ema + 0.02 * bits
-        if step % 50 == 0 or step == steps - 1:
-            log(f"step {step:5d}  loss {bits:.3f} bits/byte (ema {ema:.3f})  lr {lr_at(step):.2e}  "
-                f"len {seq_len}x{batch_size}  {time.time() - t0:.0f}s")
-        if eval_every and step > 0 and step % eval_every == 0:
-            held = {k: round(evaluate(model, s.held_out, max_chunks=16), 4) for k, s in corpus.items()}
-            history.append({"step": step, "train_ema": round(ema, 4), "held_out": held})
-            log(f"  held-out bits/byte: {held}")
-    wall = time.time() - t0
-
+        if step % 100 == 0 or done in eval_at:
+            log(f"step {step:5d}  loss {bits:.3f} bits/byte (ema {ema:.3f})  lr {lr_at(step, **schedule):.2e}  "
+                f"len {seq_len}  {time.process_time() - c0:.0f} CPU s")
+        if done in eval_at:
+            held = held_out_losses(model, corpus)
+            history.append({"step": done, "bytes_seen": done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
+            log(f"  held-out bits/byte after {done} steps: {held}")
+    cpu, wall = time.process_time() - c0, time.time() - t0
     final_train = {k: round(evaluate(model, s.train[len(s.train) // 2 :]), 4) for k, s in corpus.items()}
-    final_held = {k: round(evaluate(model, s.held_out), 4) for k, s in corpus.items()}
+    final_held = held_out_losses(model, corpus, max_chunks=32)
     log(f"final train bits/byte (32 chunks each): {final_train}")
     log(f"final held-out bits/byte (first 32 chunks each): {final_held}")
     recipe = {
-        "config": asdict(cfg),
-        "params": model.num_params(),
-        "steps": steps,
-        "steps_done": done,
-        "stopped_early": stopped_early,
-        "tokens_per_step": tokens_per_step,
-        "seq_schedule": [list(x) for x in seq_schedule],
-        "tokens_seen": done * tokens_per_step,
-        "lr": lr,
-        "min_lr_ratio": min_lr_ratio,
-        "warmup": warmup,
-        "weight_decay": weight_decay,
-        "seed": seed,
-        "threads": threads,
-        "mix": mix,
+        "config": asdict(cfg), "params": model.num_params(), "steps": steps, "steps_done": done,
+        "stopped_early": stopped_early, "tokens_per_step": tokens_per_step,
+        "seq_schedule": [list(x) for x in seq_schedule], "tokens_seen": done * tokens_per_step,
+        "lr": lr, "min_lr_ratio": min_lr_ratio, "warmup": warmup, "weight_decay": weight_decay,
+        "seed": seed, "threads": threads, "device": dev.type, "mix": mix, "data_digest": digest,
         "corpus_bytes": {k: {"train": len(s.train), "held_out": len(s.held_out)} for k, s in corpus.items()},
-        "wall_seconds": round(wall, 1),
-        "torch": torch.__version__,
-        "final_train_bits_per_byte": final_train,
-        "final_held_out_bits_per_byte": final_held,
-        "history": history,
+        "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "torch": torch.__version__,
+        "final_train_bits_per_byte": final_train, "final_held_out_bits_per_byte": final_held, "history": history,
+        "command": command,
     }
     if out is not None:
-        model.eval()
-        path = save_model(model, out, recipe)
+        path = save_model(model.eval().to("cpu"), out, recipe)
         log(f"saved {path}")
     return recipe
 
 
 def main(argv=None) -> int:
-    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
-
     ap = argparse.ArgumentParser(prog="python -m kcomp.lm_coder.train", description=__doc__.split("\n\n")[0])
     add_train_arguments(ap)
-    args = ap.parse_args(argv)
-    return run_from_args(args, default_out=str(WEIGHTS_DIR / f"{DEFAULT_WEIGHTS}.safetensors"))
+    return run_from_args(ap.parse_args(argv))
 
 
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--out", default=None, help="weights file to write (default: the shipped weights path)")
-    ap.add_argument("--steps", type=int, default=7000)
+    ap.add_argument("--size", default="large", choices=sorted(SIZES), help="model size (default large)")
+    ap.add_argument("--out", default=None, help="weights file to write (default: weights/byte-gpt-SIZE.safetensors)")
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--tokens-per-step", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--max-minutes", type=float, default=23.0)
-    ap.add_argument("--config", default=None, help="ModelConfig as JSON, e.g. '{\"n_layer\": 2}' (merged into the default)")
+    ap.add_argument("--device", default="auto", help="cpu, cuda or auto (CUDA trains under bf16 autocast)")
+    ap.add_argument("--max-cpu-minutes", type=float, default=30.0)
+    ap.add_argument("--config", default=None, help="ModelConfig fields as JSON, merged into the size's, e.g. '{\"n_layer\": 2}'")
     ap.add_argument("--recipe-json", default=None, help="also write the recipe/results JSON here")
 
 
-def run_from_args(args, default_out: str) -> int:
-    config = dict(DEFAULT_CONFIG)
-    if args.config:
-        config.update(json.loads(args.config))
+def run_from_args(args) -> int:
+    from kcomp.lm_coder.weights import weights_path
+
+    config = {**BASE_CONFIG, **SIZES[args.size], **json.loads(args.config or "{}")}
     recipe = train(
-        args.out or default_out,
+        args.out or str(weights_path(f"byte-gpt-{args.size}")),
         steps=args.steps,
         tokens_per_step=args.tokens_per_step,
         lr=args.lr,
         seed=args.seed,
         threads=args.threads,
-        max_minutes=args.max_minutes,
+        max_cpu_minutes=args.max_cpu_minutes,
+        device=args.device,
         config=config,
+        command=" ".join(["python -m kcomp.lm_coder.train", *sys.argv[1:]]),
         log=lambda m: print(m, flush=True),
     )
     if args.recipe_json:

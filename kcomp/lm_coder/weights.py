@@ -24,7 +24,9 @@ from kcomp.errors import KcompError
 
 FORMAT = "kcomp-lm/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_WEIGHTS = "byte-gpt-small"
+#: the weights `lm` uses unless told otherwise (the coder reads this one constant); chosen as the best
+#: held-out model whose raw forward reaches ~250 kB/s on the project machine (bench/lm_scaling.py)
+DEFAULT_WEIGHTS = "byte-gpt-tiny-24k"
 
 
 class WeightsError(KcompError, ValueError):
@@ -57,13 +59,18 @@ def save_model(model, path: str | os.PathLike, recipe: dict | None = None) -> Pa
     return path
 
 
+def weights_path(name: str) -> Path:
+    """Where the shipped weights called ``name`` live: ``kcomp/lm_coder/weights/<name>.safetensors``."""
+    return WEIGHTS_DIR / f"{name}.safetensors"
+
+
 def resolve_weights(name_or_path: str | os.PathLike | None) -> Path:
     """A bare name means ``kcomp/lm_coder/weights/<name>.safetensors``; anything else is a path."""
     if name_or_path is None:
         name_or_path = DEFAULT_WEIGHTS
     p = Path(name_or_path)
     if p.suffix != ".safetensors" and os.sep not in str(name_or_path) and "/" not in str(name_or_path):
-        p = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+        p = weights_path(str(name_or_path))
     return p
 
 
