@@ -529,3 +529,20 @@ def test_hostile_headers_and_truncations_under_memory_and_time_caps():
     out = subprocess.run([sys.executable, "-c", _HOSTILE_SCRIPT, "60"], capture_output=True, text=True,
                          timeout=300, cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_cli_train_writes_to_the_working_directory(tmp_path, monkeypatch):
+    from kcomp.cli import main
+    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
+
+    shipped = {p: p.stat().st_mtime_ns for p in WEIGHTS_DIR.glob("*.safetensors")}
+    monkeypatch.chdir(tmp_path)
+    config = json.dumps({"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 16, "alibi": True})
+    assert main(["train", "--steps", "2", "--config", config]) == 0
+    out = tmp_path / f"{DEFAULT_WEIGHTS}.safetensors"
+    assert out.exists()
+    assert {p: p.stat().st_mtime_ns for p in WEIGHTS_DIR.glob("*.safetensors")} == shipped
+    src = tmp_path / "t.txt"
+    src.write_bytes(b"weights given by a case-preserving spec " * 3)
+    assert main(["compress", str(src), "-c", f"lm:cpu:weights={out}", "-q"]) == 0
+    assert get_compressor(f"lm:weights={out}").decompress((tmp_path / "t.txt.kc").read_bytes()) == src.read_bytes()

@@ -69,10 +69,12 @@ def cmd_decompress(args) -> int:
 
 
 def cmd_train(args) -> int:
+    """Train weights into the working directory (never into the package): use them with
+    ``-c lm:weights=PATH`` in any command."""
     from kcomp.lm_coder.train import run_from_args
-    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR
+    from kcomp.lm_coder.weights import DEFAULT_WEIGHTS
 
-    return run_from_args(args, default_out=str(WEIGHTS_DIR / f"{DEFAULT_WEIGHTS}.safetensors"))
+    return run_from_args(args, default_out=str(Path.cwd() / f"{DEFAULT_WEIGHTS}.safetensors"))
 
 
 def add_parser(sub) -> None:
@@ -96,6 +98,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("train", help="train lm weights on the offline corpus (the shipped recipe by default)",
                        description="Train the lm coder's byte-level transformer (see kcomp/lm_coder/README.md). "
-                       "CPU, 1 thread, about 20 minutes with the defaults.")
+                       "CPU, 1 thread, about 20 minutes with the defaults. Writes to the working directory "
+                       "unless --out says otherwise; any command then uses the weights with "
+                       "-c lm:weights=PATH.")
     add_train_arguments(p)
     p.set_defaults(func=cmd_train)
