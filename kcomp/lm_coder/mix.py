@@ -36,18 +36,18 @@ _N_BUCKETS = 16
 class MixConfig:
     """The whole recipe of the context model and mixer (part of the stream's model id)."""
 
-    orders: tuple[int, ...] = (1, 2, 3, 4, 6)
+    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 12)
     table_bits: int = 15  #: rows of each hashed count table: 2**table_bits contexts
-    alpha: float = 0.02  #: additive prior of the count estimates
+    alpha: float = 0.05  #: additive prior of the count estimates
     count_limit: int = 1023  #: a context's counts are halved when one exceeds this (adaptivity)
-    lr: float = 0.002  #: mixer learning rate (per byte)
+    lr: float = 0.005  #: mixer learning rate (per byte)
     nn_weight: float = 1.0  #: initial weight of the transformer
-    count_weight: float = 0.3  #: initial weight of every count model
+    count_weight: float = 0.2  #: initial weight of every count model
     floor_bits: int = 16  #: every symbol keeps at least 2**-floor_bits of probability
 
     def __post_init__(self) -> None:
-        if not self.orders or any(not 1 <= k <= 8 for k in self.orders):
-            raise ValueError(f"MixConfig.orders must be 1..8, got {self.orders!r}")
+        if not self.orders or any(not 1 <= k <= 16 for k in self.orders):
+            raise ValueError(f"MixConfig.orders must be 1..16, got {self.orders!r}")
         if not 8 <= self.table_bits <= 24 or not 8 <= self.floor_bits <= 20:
             raise ValueError("MixConfig: table_bits must be 8..24 and floor_bits 8..20")
 
@@ -70,17 +70,19 @@ class ContextMixer:
         self.tables = [np.zeros((1 << config.table_bits, 256), dtype=np.uint16) for _ in config.orders]
         self.weights = np.full((n_models, _N_BUCKETS), config.count_weight, dtype=np.float32)
         self.weights[0] = config.nn_weight
-        self._masks = [np.uint64((1 << (8 * k)) - 1) for k in config.orders]
+        self._masks = [(np.uint64((1 << (8 * min(k, 8))) - 1), np.uint64((1 << (8 * max(k - 8, 0))) - 1))
+                       for k in config.orders]
         self._shift = np.uint64(64 - config.table_bits)
-        self._history = np.zeros(0, dtype=np.uint64)
+        self._history = np.zeros((2, 0), dtype=np.uint64)  #: last 8 bytes, and the 8 before them
         self._rows: list[np.ndarray] = []
+        self._log_count = np.log(np.arange(1 << 16, dtype=np.float64) + config.alpha).astype(np.float32)
         self._floor = np.float32(2.0**-config.floor_bits)
         self._scale = np.float32(1.0 - 256 * 2.0**-config.floor_bits)
 
     # -- state ----------------------------------------------------------------------------
     def begin_group(self, batch: int) -> None:
         """A new group of ``batch`` chunks: every chunk starts with an empty byte history."""
-        self._history = np.zeros(batch, dtype=np.uint64)
+        self._history = np.zeros((2, batch), dtype=np.uint64)
 
     def snapshot(self) -> np.ndarray:
         return self.weights.copy()
@@ -91,10 +93,10 @@ class ContextMixer:
     # -- one step -------------------------------------------------------------------------
     def contexts(self, active: int) -> None:
         """Hash the contexts of the first ``active`` chunks (finished chunks drop off the end)."""
-        hist = self._history[:active]
+        recent, older = self._history[0, :active], self._history[1, :active]
         self._rows = [
-            (((hist & mask) + np.uint64(k)) * _HASH_MULT) >> self._shift
-            for k, mask in zip(self.config.orders, self._masks)
+            ((((recent & low) + np.uint64(k)) * _HASH_MULT ^ (older & high)) * _HASH_MULT) >> self._shift
+            for k, (low, high) in zip(self.config.orders, self._masks)
         ]
         self._log_models = None
 
@@ -104,10 +106,11 @@ class ContextMixer:
         logs = [nn_logp]
         buckets = [np.minimum((-nn_logp.max(axis=1) * 4).astype(np.int64), _N_BUCKETS - 1)]
         for table, rows in zip(self.tables, self._rows):
-            counts = table[rows].astype(np.float32)
-            total = counts.sum(axis=1, keepdims=True)
-            logs.append(np.log(counts + np.float32(cfg.alpha)) - np.log(total + np.float32(256 * cfg.alpha)))
-            buckets.append(np.minimum(np.frexp(total[:, 0])[1], _N_BUCKETS - 1).astype(np.int64))
+            counts = table[rows]
+            total = counts.sum(axis=1, dtype=np.int64)
+            log_total = np.log(total.astype(np.float64) + 256 * cfg.alpha).astype(np.float32)
+            logs.append(np.take(self._log_count, counts) - log_total[:, None])
+            buckets.append(np.minimum(np.frexp(total)[1], _N_BUCKETS - 1).astype(np.int64))
         w = np.stack([self.weights[i, b] for i, b in enumerate(buckets)], axis=1)  # (active, models)
         z = logs[0] * w[:, :1]
         for i in range(1, len(logs)):
@@ -133,4 +136,6 @@ class ContextMixer:
             full = np.unique(rows[table[rows, sym] > cfg.count_limit])
             if len(full):
                 table[full] >>= 1
-        self._history[:active] = (self._history[:active] << np.uint64(8)) | sym.astype(np.uint64)
+        recent = self._history[0, :active]
+        self._history[1, :active] = (self._history[1, :active] << np.uint64(8)) | (recent >> np.uint64(56))
+        self._history[0, :active] = (recent << np.uint64(8)) | sym.astype(np.uint64)
