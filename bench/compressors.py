@@ -41,6 +41,19 @@ def best_time(fn, repeat: int) -> float:
     return best
 
 
+def tables(doc: dict) -> list[dict]:
+    """One table per corpus from the raw rows (rendered by scripts/benchmarks_doc.py)."""
+    rows = doc["results"]
+    out = []
+    for corpus in dict.fromkeys(r["corpus"] for r in rows):
+        mine = [r for r in rows if r["corpus"] == corpus]
+        out.append({"title": f"{corpus}, {mine[0]['bytes']:,} bytes (best of 3, one core)",
+                    "columns": ["compressor", "bits/byte", "ratio", "compress MB/s", "decompress MB/s"],
+                    "rows": [[f"`{r['compressor']}`", round(r["bits_per_byte"], 3), round(r["ratio"], 2),
+                              round(r["compress_MBps"], 1), round(r["decompress_MBps"], 1)] for r in mine]})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=1_000_000)

@@ -49,6 +49,19 @@ def copied(prefix, suffixes, wbits=-15, mem_level=8):
     return out
 
 
+def tables(doc: dict) -> list[dict]:
+    """The timing table from the raw rows (rendered by scripts/benchmarks_doc.py)."""
+    rows = [[r["prefix_bytes"], round(r["direct_us"], 1), round(r["copy_us"], 1), round(r["kcomp_us"], 1),
+             f"{r['direct_us'] / r['copy_us']:.2f}x"] for r in doc["rows"]]
+    sw = doc["small_window"]
+    return [{"title": "C(prefix + s) for 200 real suffixes, us per pair (best of runs)",
+             "columns": ["prefix bytes", "direct", "state copy", "kcomp (chooses)", "copy speed-up"], "rows": rows},
+            {"title": f"small-window state (exact only under 762 B): {sw['prefix_bytes']} B prefix, "
+                      f"{sw['suffix_bytes']} B suffixes",
+             "columns": ["direct us/pair", "small-window copy us/pair"],
+             "rows": [[round(sw["direct_us"], 2), round(sw["small_window_copy_us"], 2)]]}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
