@@ -478,6 +478,14 @@ def test_max_output_and_streaming_decode(tiny, samples):
     c = LMCompressor(model=tiny_model(0), device="cpu")
     c.coder.group, c.coder.chunk = 2, 64
     stream = c.compress(data)
+    assert c.streams
+    sink = io.BytesIO()
+    assert c.compress_stream(io.BytesIO(data), sink) == (len(data), len(stream))
+    assert sink.getvalue() == stream  # group by group, header written last: the same bytes
+    online = LMCompressor(online=True, online_config=SMALL_ONLINE, device="cpu")
+    sink = io.BytesIO()
+    online.compress_stream(io.BytesIO(data), sink)
+    assert sink.getvalue() == online.compress(data)  # learners skip the update after the last group
     out = io.BytesIO()
     assert c.decompress_stream(io.BytesIO(stream), out) == len(data)
     assert out.getvalue() == data

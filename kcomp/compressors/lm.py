@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import zlib
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -47,6 +48,7 @@ class LMCompressor(Compressor):
 
     cost = "slow"
     family = "lm"
+    streams = True  #: compress_stream (to a seekable file) and decompress_stream hold one group at a time
 
     def __init__(self, *, weights: str | os.PathLike | None = None, model=None, online: bool = False,
                  online_config: OnlineConfig | None = None, adapt: bool = False,
@@ -154,6 +156,34 @@ class LMCompressor(Compressor):
         data = _as_bytes(data)
         return self._coder_of_stream(data[:HEADER_BYTES]).decode(data, max_output=max_output)
 
+    def compress_stream(self, src: BinaryIO, dst: BinaryIO) -> tuple[int, int]:
+        """Group by group into a seekable ``dst`` (the header, written last, holds the length and
+        CRC); memory is one group. A non-seekable ``dst`` gets the whole-input fallback."""
+        if not _seekable(dst):
+            return super().compress_stream(src, dst)
+        coder = self.coder
+        size = coder.chunk * coder.group
+        start = dst.tell()
+        dst.write(bytes(HEADER_BYTES))
+        read, crc, written = 0, 0, HEADER_BYTES
+
+        def groups():
+            nonlocal read, crc
+            while block := src.read(size):
+                while len(block) < size and (more := src.read(size - len(block))):
+                    block += more  # pipes may return short reads
+                read, crc = read + len(block), zlib.crc32(block, crc)
+                yield block
+
+        for record in coder.encode_groups(groups()):
+            dst.write(record)
+            written += len(record)
+        end = dst.tell()
+        dst.seek(start)
+        dst.write(coder.header_for(read, crc).pack())
+        dst.seek(end)
+        return read, written
+
     def decompress_stream(self, src: BinaryIO, dst: BinaryIO, *, max_output: int | None = None) -> int:
         """Group by group: memory is one group (``group * chunk`` bytes), whatever the length."""
         head = src.read(HEADER_BYTES)
@@ -189,6 +219,13 @@ class LMCompressor(Compressor):
     def joint_size_bits(self, prefix: bytes, suffixes: Sequence[bytes]) -> np.ndarray:
         prefix = _as_bytes(prefix)
         return np.array([self.size_bits(prefix + _as_bytes(s)) for s in suffixes], dtype=np.float64)
+
+
+def _seekable(stream) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _remaining(src: BinaryIO, already: int) -> int | None:

@@ -34,7 +34,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -359,44 +359,54 @@ class LMCoder:
             return learner.model, learner
         return (self.model if device == self.device else copy.deepcopy(self.model).to(device)), None
 
-    def _header(self, length: int, device: str, crc: int) -> Header:
-        return Header(self.mode, device_class(device), self.threads, self.model_id, length, self.chunk,
-                      self.group, -(-length // self.chunk), crc)
-
     # ---- coding ----
     def encode(self, data: bytes) -> bytes:
         """The full stream: header + one record per group (range coded, or raw when cheaper)."""
-        import constriction
+        size = self.chunk * self.group
+        records = b"".join(self.encode_groups(data[i : i + size] for i in range(0, len(data), size)))
+        return self.header_for(len(data), zlib.crc32(data)).pack() + records
+
+    def header_for(self, length: int, data_crc: int) -> Header:
+        """The header of a stream of ``length`` bytes whose CRC32 is ``data_crc``."""
+        header = Header(self.mode, device_class(self.device), self.threads, self.model_id, length, self.chunk,
+                        self.group, -(-length // self.chunk), 0)
+        return dataclasses.replace(header, crc32=header.stream_crc(data_crc))
+
+    def encode_groups(self, groups: Iterable[bytes]) -> Iterator[bytes]:
+        """Records of consecutive groups (each ``chunk * group`` bytes, the last may be shorter)."""
         import torch
 
-        header = self._header(len(data), self.device, 0)
-        header = dataclasses.replace(header, crc32=header.stream_crc(zlib.crc32(data)))
-        records = []
-        family = _family()
         with deterministic(self.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
             mixer = self._mixer()
-            for index in range(header.n_groups):
-                start, end = header.group_span(index)
-                rows, lengths = group_rows(data[start:end], self.chunk)
-                weights = mixer.snapshot()
-                encoder = constriction.stream.queue.RangeEncoder()
+            groups = iter(groups)
+            block = next(groups, b"")
+            while block:
+                following = next(groups, b"")  # learners skip the update after the last group
+                yield self._encode_group(model, mixer, block)
+                if learner is not None and following:
+                    learner.update(block, _chunk_spans(len(block), self.chunk))
+                block = following
 
-                def emit(t, probs, rows=rows, encoder=encoder):
-                    symbols = np.ascontiguousarray(rows[: len(probs), t], dtype=np.int32)
-                    encoder.encode(symbols, family, probs)
-                    return symbols
+    def _encode_group(self, model, mixer: ContextMixer, block: bytes) -> bytes:
+        import constriction
 
-                run_group(model, mixer, lengths, self.device, emit)
-                words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
-                if len(words) >= end - start:
-                    mixer.restore(weights)  # the decoder only replays the counts of a raw group
-                    records.append(pack_record(RECORD_RAW, data[start:end]))
-                else:
-                    records.append(pack_record(RECORD_CODED, words))
-                if learner is not None and index + 1 < header.n_groups:
-                    learner.update(data[start:end], _chunk_spans(end - start, self.chunk))
-        return header.pack() + b"".join(records)
+        family = _family()
+        rows, lengths = group_rows(block, self.chunk)
+        weights = mixer.snapshot()
+        encoder = constriction.stream.queue.RangeEncoder()
+
+        def emit(t, probs):
+            symbols = np.ascontiguousarray(rows[: len(probs), t], dtype=np.int32)
+            encoder.encode(symbols, family, probs)
+            return symbols
+
+        run_group(model, mixer, lengths, self.device, emit)
+        words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
+        if len(words) >= len(block):
+            mixer.restore(weights)  # the decoder only replays the counts of a raw group
+            return pack_record(RECORD_RAW, block)
+        return pack_record(RECORD_CODED, words)
 
     def decode(self, stream: bytes, *, max_output: int | None = None) -> bytes:
         """Invert :meth:`encode`; every header and record check runs before the model does."""
@@ -489,7 +499,7 @@ class LMCoder:
     def _price(self, data: bytes) -> tuple[np.ndarray, float]:
         import torch
 
-        header = self._header(len(data), self.device, 0)
+        header = self.header_for(len(data), 0)
         out = np.zeros(len(data))
         total = 0.0
         with deterministic(self.threads), torch.inference_mode(not self.learns):
