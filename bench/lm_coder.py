@@ -62,23 +62,26 @@ def inputs(size: int) -> dict[str, tuple[str, bytes]]:
 
 
 def _timed(fn, *args):
-    t0 = time.perf_counter()
+    """(value, wall seconds, CPU seconds of this process)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     value = fn(*args)
-    return value, time.perf_counter() - t0
+    return value, time.perf_counter() - t0, time.process_time() - c0
 
 
 def measure(spec, data: bytes) -> dict:
     c = get_compressor(spec) if isinstance(spec, str) else spec
     c.compress(data[:64])  # warm up (loads weights)
-    stream, t_enc = _timed(c.compress, data)
-    back, t_dec = _timed(c.decompress, stream)
+    stream, *t_enc = _timed(c.compress, data)
+    back, *t_dec = _timed(c.decompress, stream)
     if back != data:
         raise SystemExit(f"{c.spec}: round trip FAILED")
-    row = {"compressor": c.spec, "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data),
-           "encode_kB_s": len(data) / t_enc / 1e3, "decode_kB_s": len(data) / t_dec / 1e3}
+    row = {"compressor": c.spec, "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data)}
     if c.family == "lm":
-        bits, t_fast = _timed(c.size_bits, data)
-        row.update(size_bits_per_byte=bits / len(data), size_bits_kB_s=len(data) / t_fast / 1e3)
+        bits, *t_fast = _timed(c.size_bits, data)
+        row["size_bits_per_byte"] = bits / len(data)
+        for what, (wall, cpu) in (("encode", t_enc), ("decode", t_dec), ("size_bits", t_fast)):
+            row[f"{what}_kB_per_wall_s"] = len(data) / wall / 1e3
+            row[f"{what}_kB_per_cpu_s"] = len(data) / cpu / 1e3
     return row
 
 
@@ -102,23 +105,27 @@ def main(argv=None) -> int:
         rows.append([name, kind, len(blob)] + [round(found[s]["bits_per_byte"], 3) for s in CLASSICAL]
                     + [round(transformer_only, 3), round(mine, 3), f"{100 * (mine / ppmd - 1):+.1f}%"])
         r = found["lm"]
-        speed.append([name, len(blob), round(r["encode_kB_s"], 1), round(r["decode_kB_s"], 1),
-                      round(r["size_bits_kB_s"], 1), round(r["size_bits_per_byte"] - mine, 4)])
+        speed.append([name, len(blob)] + [round(r[f"{w}_kB_per_{clock}_s"], 1) for clock in ("cpu", "wall")
+                                           for w in ("encode", "decode", "size_bits")]
+                     + [round(r["size_bits_per_byte"] - mine, 4)])
         print(" | ".join(str(x) for x in rows[-1]), "|", " | ".join(str(x) for x in speed[-1][2:]),
               file=sys.stderr, flush=True)
     load_after = os.getloadavg()
 
     columns = ["input", "kind", "bytes"] + CLASSICAL + ["transformer alone", "lm", "lm vs ppmd"]
-    speed_columns = ["input", "bytes", "lm encode kB/s", "lm decode kB/s", "size_bits kB/s",
+    speed_columns = ["input", "bytes", "encode kB/CPU-s", "decode kB/CPU-s", "size_bits kB/CPU-s",
+                     "encode kB/s (wall)", "decode kB/s (wall)", "size_bits kB/s (wall)",
                      "size_bits − stream (bits/byte)"]
     for title, cols, body in (("bits/byte", columns, rows), ("lm throughput", speed_columns, speed)):
         print(f"\n{title}\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
         for row in body:
             print("| " + " | ".join(str(x) for x in row) + " |")
     notes = (f"CPU, torch at {lm.coder.threads} thread(s), chunk {lm.coder.chunk} bytes, groups of "
-             f"{lm.coder.group} chunks; load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
-             "the run on a 2-core machine shared with other jobs, so throughput may be understated. "
-             "'transformer alone' is the same coder without the context model (size_bits).")
+             f"{lm.coder.group} chunks. Load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
+             "the run on a 2-core machine shared with other jobs: wall-clock throughput is understated, so "
+             "throughput is also given per CPU second of this (single-threaded) process, which is what an "
+             "idle core would give, less the memory-bandwidth contention. 'transformer alone' is the same "
+             "coder without the context model (size_bits).")
     print("\n" + notes)
     save_results("lm_coder", command=f"python bench/lm_coder.py --size {args.size}",
                  tables=[{"title": "bits/byte (real streams, headers included)", "columns": columns, "rows": rows},
