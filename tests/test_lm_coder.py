@@ -174,11 +174,15 @@ def test_size_bits_agrees_with_coded_size(which, tiny, pretrained, samples):
         assert abs(per_pos.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - fast) <= 32 * groups
 
 
-def test_joint_size_bits_equals_size_bits(tiny, samples):
+@pytest.mark.parametrize("headerless", [False, True])
+def test_joint_size_bits_equals_size_bits(samples, headerless):
+    c = LMCompressor(model=tiny_model(0), device="cpu", headerless=headerless)
+    c.coder.group, c.coder.chunk = 2, 64  # prefix spans two whole groups and part of a third
+    assert c.has_prefix_reuse
     prefix = samples["prose"][:300]
     suffixes = [samples["code"][:100], b"", samples["random"][:70]]
-    joint = tiny.joint_size_bits(prefix, suffixes)
-    assert joint.tolist() == [tiny.size_bits(prefix + s) for s in suffixes]
+    joint = c.joint_size_bits(prefix, suffixes)
+    assert joint.tolist() == [c.size_bits(prefix + s) for s in suffixes]
 
 
 def test_str_input_refused(tiny):

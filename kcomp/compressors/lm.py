@@ -75,6 +75,7 @@ class LMCompressor(Compressor):
         self._coder: LMCoder | None = None
         self._other: dict[int, LMCoder] = {}
         self.prequential = online or adapt
+        self.has_prefix_reuse = not (online or adapt)
         # the context model learns across the whole input, so a byte's cost depends on everything
         # before it in coding order: no window, and no per-chunk reuse of a prefix's cost
         self.window = None
@@ -217,8 +218,11 @@ class LMCompressor(Compressor):
         return self.code_lengths(data)
 
     def joint_size_bits(self, prefix: bytes, suffixes: Sequence[bytes]) -> np.ndarray:
-        prefix = _as_bytes(prefix)
-        return np.array([self.size_bits(prefix + _as_bytes(s)) for s in suffixes], dtype=np.float64)
+        """Equal to ``[size_bits(prefix + s) for s in suffixes]``; the groups wholly inside
+        ``prefix`` are priced once (pretrained mode)."""
+        payload = self.coder.joint_payload_bits(_as_bytes(prefix), [_as_bytes(s) for s in suffixes])
+        bits = np.array(payload, dtype=np.float64) + HEADER_BITS
+        return np.maximum(bits - HEADER_BITS, 0.0) if self.headerless else bits
 
 
 def _seekable(stream) -> bool:

@@ -41,7 +41,6 @@ import numpy as np
 
 from kcomp.errors import CorruptStreamError, InputError, KcompError, OutputLimitError
 from kcomp.lm_coder.container import (
-    HEADER_BITS,
     HEADER_BYTES,
     MODE_ADAPT,
     MODE_ONLINE,
@@ -499,28 +498,59 @@ class LMCoder:
     def _price(self, data: bytes) -> tuple[np.ndarray, float]:
         import torch
 
-        header = self.header_for(len(data), 0)
+        size = self.chunk * self.group
         out = np.zeros(len(data))
         total = 0.0
         with deterministic(self.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
             mixer = self._mixer()
-            for index in range(header.n_groups):
-                start, end = header.group_span(index)
-                rows, lengths = group_rows(data[start:end], self.chunk)
-                weights = mixer.snapshot()
-                bits = np.zeros(rows.shape)
-                run_group(model, mixer, lengths, self.device, price_step(rows, bits))
-                coded = 32 * np.ceil((bits.sum() + 1) / 32)  # the range coder emits whole words
-                if coded >= 8 * (end - start):
-                    mixer.restore(weights)
-                    out[start:end] = 8.0
-                else:
-                    out[start:end] = bits.reshape(-1)[: end - start]
-                total += 8 * RECORD_BYTES + min(coded, 8.0 * (end - start))
-                if learner is not None and index + 1 < header.n_groups:
-                    learner.update(data[start:end], _chunk_spans(end - start, self.chunk))
+            for start in range(0, len(data), size):
+                block = data[start : start + size]
+                bits = self._price_group(model, mixer, block)
+                out[start : start + len(block)] = bits
+                total += 8 * RECORD_BYTES + _record_bits(bits)
+                if learner is not None and start + size < len(data):
+                    learner.update(block, _chunk_spans(len(block), self.chunk))
         return out, total
+
+    def _price_group(self, model, mixer: ContextMixer, block: bytes) -> np.ndarray:
+        """Bits of every byte of one group as the encoder would code it (8 each if stored raw)."""
+        rows, lengths = group_rows(block, self.chunk)
+        weights = mixer.snapshot()
+        bits = np.zeros(rows.shape)
+        run_group(model, mixer, lengths, self.device, price_step(rows, bits))
+        bits = bits.reshape(-1)[: len(block)]
+        if _record_bits(bits) >= 8 * len(block):
+            mixer.restore(weights)
+            return np.full(len(block), 8.0)
+        return bits
+
+    def joint_payload_bits(self, prefix: bytes, suffixes) -> list[float]:
+        """``payload_bits(prefix + s)`` for every s, pricing the groups that lie wholly inside
+        ``prefix`` once (pretrained mode: nothing else changes the state they leave)."""
+        import torch
+
+        if self.learns:
+            return [self.payload_bits(prefix + s) for s in suffixes]
+        size = self.chunk * self.group
+        shared = len(prefix) // size * size
+        results = []
+        with deterministic(self.threads), torch.inference_mode():
+            mixer = self._mixer()
+            base = sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, mixer, prefix[i : i + size]))
+                       for i in range(0, shared, size))
+            for suffix in suffixes:
+                rest = prefix[shared:] + suffix
+                own = copy.deepcopy(mixer)
+                results.append(base + sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, own, rest[i : i + size]))
+                                          for i in range(0, len(rest), size)))
+        return results
+
+
+def _record_bits(bits: np.ndarray) -> float:
+    """Payload bits of a group's record: whole 32-bit words of range code, or its raw bytes."""
+    coded = 32 * np.ceil((bits.sum() + 1) / 32)
+    return float(min(coded, 8.0 * len(bits)))
 
 
 def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:
