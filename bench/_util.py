@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import threading
@@ -25,17 +24,17 @@ def shared_data_dir() -> Path:
 
 def debian_texts(n: int, offset: int = 0) -> list[str]:
     """n real package descriptions, one per distinct source package (no near-copies)."""
+    from kcomp.io import iter_records
+
     out, seen = [], set()
-    with gzip.open(shared_data_dir() / "debian-descriptions.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["source"] in seen:
-                continue
-            seen.add(row["source"])
-            if len(seen) > offset:
-                out.append(row["text"])
-            if len(out) >= n:
-                break
+    for row in iter_records(shared_data_dir() / "debian-descriptions.jsonl.gz"):
+        if row["source"] in seen:
+            continue
+        seen.add(row["source"])
+        if len(seen) > offset:
+            out.append(row["text"])
+        if len(out) >= n:
+            break
     return out
 
 

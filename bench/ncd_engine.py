@@ -8,7 +8,7 @@ source package) goes through:
 Each is timed --repeat times (best time kept, the timeit convention), peak RSS of the process
 tree is sampled, and the distance matrices are checked to be identical.
 
-    python bench/ncd_engine.py                 # 200 x 1000 pairs
+    python bench/ncd_engine.py                 # 200 x 1000 pairs -> bench/results/ncd_engine.json
     python bench/ncd_engine.py --queries 500 --references 2000
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import PeakRSS, debian_texts, machine_info  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from _util import PeakRSS, debian_texts, save_results  # noqa: E402
+from benchmarks_doc import render_table  # noqa: E402
 
 import kcomp  # noqa: E402
 
@@ -58,12 +60,21 @@ def naive_gzip_loop(A, B):
     return out
 
 
+def tables(doc: dict) -> list[dict]:
+    """The throughput table from the raw results (rendered by scripts/benchmarks_doc.py)."""
+    title = (f"{doc['queries']} x {doc['references']} = {doc['pairs']:,} pairs of real texts "
+             f"(mean {doc['mean_text_bytes']:.0f} bytes), gzip, best of {doc['repeat']}")
+    rows = [[r["method"], round(r["pairs_per_s"]), round(r["ratio_vs_npc_gzip"], 2), round(r["seconds"], 2),
+             round(r["peak_rss_mb"]), "yes" if r["identical_to_npc_gzip"] else "NO"] for r in doc["results"]]
+    return [{"title": title, "columns": ["method", "pairs/s", "x npc-gzip", "seconds", "peak RSS (MB)",
+                                         "matrix identical"], "rows": rows}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--references", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--json", default=str(Path(__file__).parent / "results" / "ncd_engine.json"))
     args = ap.parse_args()
 
     texts = debian_texts(args.queries + args.references)
@@ -96,16 +107,15 @@ def main() -> None:
         r["ratio_vs_npc_gzip"] = r["pairs_per_s"] / base
         r["identical_to_npc_gzip"] = bool(np.array_equal(matrices[r["method"]], ref))
 
-    print()
-    print("| method | pairs/s | x npc-gzip | seconds | peak RSS (MB) | matrix identical |")
-    print("|---|---:|---:|---:|---:|:---:|")
-    for r in results:
-        print(f"| {r['method']} | {r['pairs_per_s']:,.0f} | {r['ratio_vs_npc_gzip']:.2f} | {r['seconds']:.2f} | "
-              f"{r['peak_rss_mb']:.0f} | {'yes' if r['identical_to_npc_gzip'] else 'NO'} |")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"pairs": pairs, "queries": len(A), "references": len(B),
-                                           "mean_text_bytes": mean_len, "repeat": args.repeat,
-                                           "machine": machine_info(), "results": results}, indent=2))
+    raw = {"pairs": pairs, "queries": len(A), "references": len(B), "mean_text_bytes": float(mean_len),
+           "repeat": args.repeat, "load_avg_1m_end": os.getloadavg()[0], "results": results}
+    [table] = tables(raw)
+    print("\n" + render_table(table))
+    notes = (f"One shared 2-core machine (other jobs running: load average {raw['load_avg_1m_end']:.1f} at the "
+             "end), so absolute timings are indicative; every row ran in the same process, same pairs.")
+    path = save_results("ncd_engine", command=" ".join(["python bench/ncd_engine.py", *sys.argv[1:]]),
+                        tables=[table], notes=notes, **raw)
+    print(f"saved {path}")
     if not all(r["identical_to_npc_gzip"] for r in results):
         sys.exit("distance matrices differ")
 

@@ -13,13 +13,12 @@ and parallel efficiency (speed-up / workers). A least-squares line time = a + b 
 configuration shows the cost is linear in pairs (R^2 and the fixed cost a).
 
     python bench/scale.py [--queries 40,80,160,320] [--references 800] [--workers 1,2]
-                          [--compressor gzip] [--repeat 2] [--json bench/results/scale.json]
+                          [--compressor gzip] [--repeat 2]      # -> bench/results/scale.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -28,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import debian_texts, machine_info  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from _util import debian_texts, save_results  # noqa: E402
+from benchmarks_doc import render_table  # noqa: E402
 
 from kcomp.engine import ncd_topk  # noqa: E402
 
@@ -41,6 +42,20 @@ def fit_line(pairs: list[int], seconds: list[float]) -> dict:
     pred = a + b * x
     ss_res, ss_tot = float(((y - pred) ** 2).sum()), float(((y - y.mean()) ** 2).sum())
     return {"fixed_s": float(a), "us_per_pair": float(b * 1e6), "r2": 1.0 - ss_res / ss_tot if ss_tot else 1.0}
+
+
+def tables(doc: dict) -> list[dict]:
+    """Time per configuration and the linear fits (rendered by scripts/benchmarks_doc.py)."""
+    runs = {"title": f"ncd_topk (k={doc['k']}), {doc['compressor']}, {doc['references']} references, "
+                     f"best of {doc['repeat']}",
+            "columns": ["backend", "workers", "pairs", "seconds", "us/pair", "speed-up", "efficiency"],
+            "rows": [[r["backend"], r["workers"], r["pairs"], round(r["seconds"], 3), round(r["us_per_pair"], 2),
+                      f"{r['speedup']:.2f}x", f"{r['efficiency']:.0%}"] for r in doc["rows"]]}
+    fits = {"title": "time = a + b * pairs, least squares per configuration",
+            "columns": ["backend/workers", "a (s)", "b (us/pair)", "R^2"],
+            "rows": [[key, round(f["fixed_s"], 3), round(f["us_per_pair"], 2), round(f["r2"], 4)]
+                     for key, f in doc["linear_fits"].items()]}
+    return [runs, fits]
 
 
 def run_one(queries, refs, spec, backend, n_jobs, repeat):
@@ -60,7 +75,6 @@ def main(argv=None) -> int:
     ap.add_argument("--compressor", default="gzip")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true", help="local processes only")
-    ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "scale.json"))
     args = ap.parse_args(argv)
 
     q_sizes = [int(v) for v in args.queries.split(",")]
@@ -119,28 +133,18 @@ def main(argv=None) -> int:
         sel = [r for r in rows if r["backend"] == name and r["workers"] == w]
         fits[f"{name}/{w}"] = fit_line([r["pairs"] for r in sel], [r["seconds"] for r in sel])
 
-    head = "| backend | workers | pairs | seconds | us/pair | speed-up | efficiency |"
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['backend']} | {r['workers']} | {r['pairs']:,} | {r['seconds']:.3f} | "
-                     f"{r['us_per_pair']:.2f} | {r['speedup']:.2f}x | {r['efficiency']:.0%} |")
-    lines += ["", "| backend/workers | time = a + b * pairs: a (s) | b (us/pair) | R^2 |", "|---|---:|---:|---:|"]
-    for key, f in fits.items():
-        lines.append(f"| {key} | {f['fixed_s']:.3f} | {f['us_per_pair']:.2f} | {f['r2']:.4f} |")
-    print("\n".join(lines))
-
-    out = {
-        "benchmark": "ncd_topk scaling: time vs pairs and vs workers, local processes vs dask LocalCluster",
-        "command": "python bench/scale.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    raw = {
         "compressor": args.compressor, "k": K, "references": len(refs), "queries": q_sizes, "repeat": args.repeat,
         "data": "Debian package descriptions (shared/data/debian-descriptions.jsonl.gz), one per source package",
-        "machine": {**machine_info(), "load_avg_1m_end": os.getloadavg()[0]},
-        "rows": rows, "linear_fits": fits, "identical_results_across_backends": True,
-        "table_markdown": "\n".join(lines),
+        "load_avg_1m_end": os.getloadavg()[0], "rows": rows, "linear_fits": fits,
+        "identical_results_across_backends": True,
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
-    print(f"\nsaved {args.json}", file=sys.stderr)
+    notes = (f"One shared {os.cpu_count()}-CPU machine (load average {raw['load_avg_1m_end']:.1f} at the end: other "
+             "jobs were running), so timings are indicative. Every configuration's top-k was identical.")
+    command = " ".join(["python bench/scale.py", *(argv if argv is not None else sys.argv[1:])])
+    path = save_results("scale", command=command, tables=tables(raw), notes=notes, **raw)
+    print("\n\n".join(render_table(t) for t in tables(raw)))
+    print(f"\nsaved {path}", file=sys.stderr)
     return 0
 
 

@@ -1,12 +1,14 @@
 """Where NCD tasks run: a local process pool (default) or a Dask cluster.
 
-An executor is built from a *payload* (the texts, the compressor spec and the joint options),
+An executor is built from a *payload* (the texts, the compressor object and the joint options),
 ships it to its workers **once**, and runs ``fn(*task)`` for each task tuple with
 :meth:`map_unordered`, yielding results as they finish. Task functions read the payload
 through :func:`worker_state`, so the same kernels run unchanged on every backend.
 
 * ``"processes"`` (default): :class:`LocalExecutor`, in this process (``n_jobs=1``) or a pool
-  of ``n_jobs`` worker processes; the payload is handed to each process at start-up.
+  of ``n_jobs`` worker processes; the payload is handed to each process at start-up. The
+  compressor itself travels (pickled as its class and attributes), so custom weights and
+  compressors registered at run time price on the workers exactly as in the caller.
 * ``"dask"``: :class:`DaskExecutor` on ``dask.distributed``; the payload is scattered to
   every worker (``broadcast=True``), tasks are submitted with a bounded number in flight and
   streamed back with ``as_completed``. A worker that dies has its tasks re-run elsewhere by
@@ -19,7 +21,9 @@ Only the driver ever assembles results, so the full matrix is built only by ``nc
 
 from __future__ import annotations
 
+import copy
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -45,27 +49,24 @@ class WorkerLostError(KcompError, RuntimeError):
 # ---------------------------------------------------------------------------------------
 # worker-side state
 # ---------------------------------------------------------------------------------------
-#: payload of this worker process (local pool), with its compressor built once
+#: payload of this worker process (local pool)
 _WORKER: dict = {}
 #: per-thread override (Dask workers may run several jobs and threads at once)
 _LOCAL = threading.local()
 
 
-def _build_state(payload: dict) -> dict:
-    from kcomp.compressors import get_compressor
-
-    state = dict(payload)
-    state["compressor"] = get_compressor(payload["spec"])
-    return state
-
-
 def _init_worker(payload: dict) -> None:
     _WORKER.clear()
-    _WORKER.update(_build_state(payload))
+    _WORKER.update(payload)
+
+
+def _init_pool_worker(payload: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which terminates the pool
+    _init_worker(payload)
 
 
 def worker_state() -> dict:
-    """The payload (plus its ``compressor``) of the task running in this thread."""
+    """The payload (texts, ``compressor``, joint options) of the task running in this thread."""
     state = getattr(_LOCAL, "state", None)
     return state if state is not None else _WORKER
 
@@ -104,7 +105,7 @@ class LocalExecutor:
             # fork is cheapest; torch (the lm codec) is not fork-safe once its threads exist
             method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
             self.pool = ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method),
-                                            initializer=_init_worker, initargs=(payload,))
+                                            initializer=_init_pool_worker, initargs=(payload,))
         else:
             _init_worker(payload)
 
@@ -176,9 +177,9 @@ def _import_distributed():
     return distributed
 
 
-#: compressors built on this Dask worker, per thread and spec (codec contexts are not
-#: thread-safe); payload dicts themselves stay as scattered, shared by the worker's threads
-_DASK_COMPRESSORS = threading.local()
+#: this thread's own copy of a run's compressor on a Dask worker (a compressor's state need not
+#: be thread-safe), keyed by the run's token; the scattered payload is shared by the threads
+_DASK_COMPRESSOR = threading.local()
 
 
 _MALLOC_TUNED = False
@@ -207,20 +208,12 @@ def _tune_malloc() -> None:
 
 def _dask_call(fn: Callable, payload: dict, *args):
     """Run one task on a Dask worker with ``payload`` installed as this thread's state."""
-    from kcomp.compressors import get_compressor
-
     if not _MALLOC_TUNED:
         _tune_malloc()
-
-    cache = getattr(_DASK_COMPRESSORS, "by_spec", None)
-    if cache is None:
-        cache = _DASK_COMPRESSORS.by_spec = {}
-    comp = cache.get(payload["spec"])
-    if comp is None:
-        comp = cache[payload["spec"]] = get_compressor(payload["spec"])
-    state = dict(payload)
-    state["compressor"] = comp
-    _LOCAL.state = state
+    if getattr(_DASK_COMPRESSOR, "token", None) != payload["token"]:
+        _DASK_COMPRESSOR.compressor = copy.deepcopy(payload["compressor"])
+        _DASK_COMPRESSOR.token = payload["token"]
+    _LOCAL.state = {**payload, "compressor": _DASK_COMPRESSOR.compressor}
     try:
         return fn(*args)
     finally:
@@ -262,7 +255,7 @@ class DaskExecutor:
                 raise KcompError(f"cannot connect to the Dask scheduler at {client!r}: {exc}") from exc
             self._owned.append(client)
         elif not isinstance(client, distributed.Client):
-            if hasattr(client, "scheduler_address"):  # a Cluster object
+            if isinstance(client, distributed.deploy.Cluster):
                 client = distributed.Client(client, set_as_default=False)
                 self._owned.append(client)
             else:
@@ -280,8 +273,8 @@ class DaskExecutor:
             self.n_jobs = self.n_workers
             self.max_in_flight = max_in_flight or max(8, 4 * self.n_workers)
             self._token = uuid.uuid4().hex[:12]
-            # ship the texts once to every worker; tasks refer to this one future
-            [self._payload] = client.scatter([payload], broadcast=True, hash=False)
+            # ship the texts and the compressor once to every worker; tasks refer to this future
+            [self._payload] = client.scatter([{**payload, "token": self._token}], broadcast=True, hash=False)
         except BaseException:
             self.close()
             raise

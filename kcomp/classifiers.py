@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from kcomp._inputs import as_bytes, as_bytes_list
+from kcomp._inputs import as_bytes, texts_and_kind
 from kcomp.compressors import get_compressor
 from kcomp.engine import ncd_topk
 from kcomp.errors import InputError
@@ -59,17 +59,7 @@ class LeakageWarning(UserWarning):
 # ---------------------------------------------------------------------------------------
 def _texts(X, name: str) -> tuple[list[bytes], str]:
     """Encode X (all str or all bytes) and return (bytes list, 'str'|'bytes')."""
-    if isinstance(X, np.ndarray) and X.ndim != 1:
-        if X.ndim == 2 and X.shape[1] == 1:  # a single text column (e.g. from a ColumnTransformer)
-            X = X[:, 0]
-        else:
-            raise InputError(f"{name} must be a 1-d sequence of texts, got an array of shape {X.shape}")
-    items = list(X) if not isinstance(X, (str, bytes, bytearray)) else X
-    out = as_bytes_list(items, name=name)
-    first = items[0]
-    if hasattr(first, "item") and not isinstance(first, (str, bytes)):
-        first = first.item()
-    return out, "str" if isinstance(first, str) else "bytes"
+    return texts_and_kind(X, name=name)
 
 
 def _label_kind(v) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from kcomp._inputs import as_bytes
 from kcomp.compressors import Compressor, get_compressor
+from kcomp.constants import DEFAULT_COMPRESSOR, DEFAULT_SEPARATOR
 from kcomp.errors import InputError
-
-DEFAULT_SEPARATOR = b" "
-DEFAULT_COMPRESSOR = "gzip"
 
 
 def _prepare(x, y, sep):

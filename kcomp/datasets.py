@@ -15,16 +15,17 @@ The splits are built the same way everywhere (:func:`group_split`):
 in sorted order, get one more). ``None`` keeps everything available on that side. A class
 with fewer samples than its quota keeps what it has and a warning says so.
 
-Data locations: the Debian snapshot is looked up in ``$KCOMP_DATA``, then ``../shared/data``
-relative to the repository and to the working directory; a small frozen real sample ships
-inside the package (``source="bundled"``) so the demos run anywhere.
+Data locations (the one lookup, :func:`find_shared_data`): shared data files are looked up in
+the directory ``$KCOMP_DATA``, then in ``../shared/data`` next to the repository, then in
+``../shared/data`` and ``./shared/data`` from the working directory. A small frozen real
+sample ships inside the package (``source="bundled"``) so the demos run anywhere. System data
+of Debian packages is read from the well-known paths :data:`FORTUNES_DIR` and
+:data:`LOCALE_DIR` (both overridable per call); kcomp holds no other machine path.
 """
 
 from __future__ import annotations
 
 import gettext
-import gzip
-import json
 import os
 import re
 import unicodedata
@@ -222,9 +223,18 @@ def find_shared_data(filename: str = DEBIAN_FILE) -> Path | None:
     return None
 
 
-def _read_jsonl_gz(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def _read_rows(path: Path, fields: Sequence[str] = ("text", "section", "source")) -> list[dict]:
+    """The rows of a Debian-descriptions file (via :func:`kcomp.io.iter_records`), each checked
+    to hold ``fields``; a row without one is named."""
+    from kcomp.io import iter_records
+
+    rows = []
+    for n, row in enumerate(iter_records(path), 1):
+        missing = [f for f in fields if row.get(f) is None]
+        if missing:
+            raise InputError(f"{path}: row {n}: no {', '.join(map(repr, missing))} field")
+        rows.append(row)
+    return rows
 
 
 def load_debian_topics(
@@ -259,7 +269,7 @@ def load_debian_topics(
         path = Path(source)
         if not path.is_file():
             raise DatasetUnavailableError(f"{path}: no such file")
-    rows = _read_jsonl_gz(path)
+    rows = _read_rows(path)
     missing = set(sections) - {r["section"] for r in rows}
     if missing:
         raise InputError(f"{path}: no rows in section(s) {', '.join(sorted(missing))}")
@@ -274,7 +284,7 @@ def _load_bundled(n_train, n_test, sections, seed) -> Splits:
     if not BUNDLED_DEBIAN_SAMPLE.is_file():
         raise DatasetUnavailableError(f"the bundled sample {BUNDLED_DEBIAN_SAMPLE} is missing from this "
                                       "installation; run scripts/freeze_sample.py or reinstall kcomp")
-    rows = [r for r in _read_jsonl_gz(BUNDLED_DEBIAN_SAMPLE) if r["section"] in set(sections)]
+    rows = [r for r in _read_rows(BUNDLED_DEBIAN_SAMPLE) if r["section"] in set(sections)]
     missing = set(sections) - {r["section"] for r in rows}
     if missing:
         raise InputError(f"the bundled sample has no section(s) {', '.join(sorted(missing))}; "

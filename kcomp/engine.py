@@ -7,9 +7,11 @@ al. (2023) and npc-gzip. So ``ncd_matrix(A, B)[i, j] == ncd(B[j], A[i])``, and w
 
 Work is cut into (query block x reference block) tasks. Each text's C(x) is computed once;
 each reference is handed to ``Compressor.joint_size_bits`` with the whole query block, so a
-codec with exact prefix reuse (deflate/gzip, for long references) compresses it once. Tasks
-run in worker processes (threads do not scale: most codecs hold the GIL), and only ``2 * n_jobs`` task results are alive at a time, so
-memory is bounded by the block size, not by the number of pairs.
+codec with exact prefix reuse (deflate/gzip, for long references) compresses it once. The
+compressor object itself goes to the workers (custom LM weights, compressors registered at run
+time and subclasses with extra state price there exactly as in ``ncd()``). Tasks run in worker
+processes (threads do not scale: most codecs hold the GIL), and only ``2 * n_jobs`` task
+results are alive at a time, so memory is bounded by the block size, not by the number of pairs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from kcomp._inputs import as_bytes, as_bytes_list, check_same_kind
+from kcomp._progress import progress_bar
 from kcomp.backends import (  # noqa: F401  (LocalExecutor, resolve_n_jobs: re-exported)
     DaskExecutor,
     LocalExecutor,
@@ -39,11 +41,10 @@ from kcomp.backends import (  # noqa: F401  (LocalExecutor, resolve_n_jobs: re-e
     worker_state,
 )
 from kcomp.compressors import Compressor, get_compressor
+from kcomp.constants import DEFAULT_COMPRESSOR, DEFAULT_SEPARATOR
 from kcomp.errors import InputError, KcompError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SEPARATOR = b" "
 
 
 # ---------------------------------------------------------------------------------------
@@ -118,10 +119,7 @@ def _task_block(r0: int, r1: int, c0: int, c1: int, k: int | None, c_queries: np
 
 
 def _progress(total: int, desc: str, progress: bool | None):
-    from tqdm.auto import tqdm
-
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
-    return tqdm(total=total, desc=desc, unit="pair", unit_scale=True, disable=disable, leave=False)
+    return progress_bar(total, desc=desc, unit="pair", progress=progress, unit_scale=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,9 +211,9 @@ def _codec_versions() -> dict:
 
 
 def _kcomp_version() -> str:
-    import kcomp
+    import kcomp  # at call time: kcomp/__init__ imports this module
 
-    return getattr(kcomp, "__version__", "?")
+    return kcomp.__version__
 
 
 class Checkpoint:
@@ -223,7 +221,8 @@ class Checkpoint:
 
     Layout of ``root``: ``manifest.json`` (the run's parameters, one run per directory),
     ``sizes.npz`` (every C(x)) and ``blocks-<key>/r<row>-c<col>.npy`` (an NCD block) or
-    ``.npz`` (a top-k block), where ``key`` hashes the inputs, compressor spec, parameters
+    ``.npz`` (a top-k block), where ``key`` hashes the inputs, compressor spec (and its
+    fingerprint when the spec does not say everything, e.g. custom LM weights), parameters
     and blocking. Every file is written to a temporary name and renamed, so a crash never
     leaves a half-written block. A resume with other inputs or parameters is refused with
     :class:`CheckpointMismatchError`; a resume with another ``n_jobs`` or backend reuses
@@ -276,7 +275,8 @@ class Checkpoint:
                                           f"writes {CHECKPOINT_FORMAT}; use a new directory")
         stored = old.get("params", {})
         diffs = []
-        for name, value in self.params.items():
+        for name in [*self.params, *(n for n in stored if n not in self.params)]:
+            value = self.params.get(name)
             if stored.get(name) != value:
                 if name == "inputs_sha256":
                     diffs.append("the input texts differ (other texts, or another order)")
@@ -376,7 +376,7 @@ class _Run:
                  checkpoint_dir, kind) -> None:
         self.q, self.r, self.same = q, r, same
         self.n_jobs, self.backend = n_jobs, backend
-        self.payload = {"spec": comp.spec, "queries": q, "references": r, "separator": sep, "symmetric": symmetric}
+        self.payload = {"compressor": comp, "queries": q, "references": r, "separator": sep, "symmetric": symmetric}
         self._ex = None
         if backend is None or backend == "processes":
             resolve_n_jobs(n_jobs)  # validate early
@@ -390,6 +390,8 @@ class _Run:
                     "k": k, "exclude_self": bool(exclude_self), "n_queries": len(q), "n_references": len(r),
                     "same_list": bool(same), "inputs_sha256": _inputs_digest(q, r, same),
                 }
+                if comp.fingerprint != comp.spec:  # what the spec does not say (custom LM weights)
+                    params["compressor_fingerprint"] = comp.fingerprint
                 self.ck = Checkpoint(checkpoint_dir, params, choose, explicit)
                 self.blocking = self.ck.blocking
             else:
@@ -473,7 +475,7 @@ class _Run:
 def ncd_matrix(
     A: Sequence[str | bytes],
     B: Sequence[str | bytes] | None = None,
-    compressor: str | Compressor = "gzip",
+    compressor: str | Compressor = DEFAULT_COMPRESSOR,
     *,
     separator: str | bytes = DEFAULT_SEPARATOR,
     symmetric: bool = False,
@@ -512,7 +514,7 @@ def ncd_topk(
     queries: Sequence[str | bytes],
     references: Sequence[str | bytes],
     k: int,
-    compressor: str | Compressor = "gzip",
+    compressor: str | Compressor = DEFAULT_COMPRESSOR,
     *,
     separator: str | bytes = DEFAULT_SEPARATOR,
     symmetric: bool = False,

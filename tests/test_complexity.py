@@ -14,8 +14,8 @@ from kcomp.errors import InputError, UnknownCompressorError
 SPECS = ["gzip", "zstd:19", "lzma", "bz2", "brotli:11", "lz4", "ppmd"]
 
 
-def test_definitions_in_bits(debian_texts):
-    x, y = debian_texts[0], debian_texts[1]
+def test_definitions_in_bits(debian_texts_or_bundled):
+    x, y = debian_texts_or_bundled[0], debian_texts_or_bundled[1]
     xb, yb = x.encode(), y.encode()
     assert K(x) == 8 * len(gzip.compress(xb))
     assert K_joint(x, y) == 8 * len(gzip.compress(xb + b" " + yb))
@@ -32,8 +32,8 @@ def test_str_is_utf8_bytes():
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_ncd_properties_on_real_text(spec, debian_texts):
-    a, b = debian_texts[10], debian_texts[200]
+def test_ncd_properties_on_real_text(spec, debian_texts_or_bundled):
+    a, b = debian_texts_or_bundled[10], debian_texts_or_bundled[200]
     assert ncd(a, a, spec) < 0.35  # near 0: the second copy is almost free
     d = ncd(a, b, spec)
     assert 0.0 <= d <= 1.15

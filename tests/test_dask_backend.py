@@ -1,12 +1,11 @@
-"""backend='dask': same results as the local process pool, texts shipped once, worker loss survived."""
+"""backend='dask': same results as the local process pool, texts and the compressor object shipped
+once, worker loss survived."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,9 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from engine_testkit import PoisonedGzip, SaltedZlib, assert_engine_honours, make_salted, random_lm  # noqa: E402
+
+from kcomp import get_compressor, register  # noqa: E402
 from kcomp.backends import DaskExecutor, make_executor  # noqa: E402
 from kcomp.engine import ncd_matrix, ncd_topk  # noqa: E402
 from kcomp.errors import InputError, KcompError  # noqa: E402
@@ -39,8 +41,8 @@ def client(cluster):
 
 
 @pytest.fixture
-def texts(debian_texts):
-    return debian_texts[:40]
+def texts(debian_texts_or_bundled):
+    return debian_texts_or_bundled[:40]
 
 
 @pytest.mark.parametrize("spec, symmetric", [("gzip", False), ("zstd:3", True), ("bz2", False), ("brotli:5", False)])
@@ -98,7 +100,8 @@ def test_results_stream_with_bounded_tasks_in_flight(client, monkeypatch):
     submitted = []
     real_submit = client.submit
     monkeypatch.setattr(client, "submit", lambda *a, **kw: submitted.append(1) or real_submit(*a, **kw))
-    payload = {"spec": "gzip", "queries": [b"a"], "references": [b"a"], "separator": b" ", "symmetric": False}
+    payload = {"compressor": get_compressor("gzip"), "queries": [b"a"], "references": [b"a"], "separator": b" ",
+               "symmetric": False}
     in_flight = []
     with DaskExecutor(payload, client, max_in_flight=3) as ex:
         for n_done, _ in enumerate(ex.map_unordered(time.sleep, [(0.02,)] * 12), start=1):
@@ -130,7 +133,7 @@ def test_bad_backend_values(texts):
     with pytest.raises(InputError, match="unknown backend"):
         ncd_matrix(texts[:3], backend="threads")
     with pytest.raises(InputError, match="backend must be"):
-        make_executor({"spec": "gzip"}, 1, backend=42)
+        make_executor({"compressor": get_compressor("gzip")}, 1, backend=42)
 
 
 def test_missing_dask_gives_install_hint(monkeypatch, texts):
@@ -147,51 +150,42 @@ def test_dask_is_imported_lazily():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_worker_killed_mid_run_is_retried_on_another(client, debian_texts, tmp_path):
-    """SIGKILL one worker process while blocks are running: the scheduler re-runs its tasks
-    elsewhere (the nanny restarts it) and the result is still exact."""
-    texts = debian_texts[:40]
-    expected = ncd_matrix(texts, compressor="brotli:11", n_jobs=1, progress=False)
-    pids = client.run(os.getpid)
-    ck = tmp_path / "ck"
-    box: dict = {}
-
-    def job():
-        try:
-            box["out"] = ncd_matrix(texts, compressor="brotli:11", backend=client, block_size=2,
-                                    checkpoint_dir=ck, progress=False)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            box["err"] = exc
-
-    th = threading.Thread(target=job)
-    th.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(ck.glob("blocks-*/r*.npy"))) < 2 and th.is_alive():
-        time.sleep(0.01)
-    done_at_kill = len(list(ck.glob("blocks-*/r*.npy")))
-    victim = sorted(pids.values())[0]
-    os.kill(victim, signal.SIGKILL)
-    th.join(180)
-    assert not th.is_alive(), "the run hung after a worker died"
-    assert "err" not in box, repr(box.get("err"))
-    assert done_at_kill < 20, "the run finished before the kill: nothing was tested"
-    np.testing.assert_array_equal(box["out"], expected)
+def test_worker_killed_mid_run_is_retried_on_another(client, texts, tmp_path):
+    """One worker process SIGKILLs itself on the block of query 20 (once: a marker file): the
+    scheduler re-runs its task elsewhere (the nanny restarts the worker) and the result is exact."""
+    expected = ncd_matrix(texts, compressor="gzip", n_jobs=1, progress=False)
+    pids = set(client.run(os.getpid).values())
+    marker = tmp_path / "died"
+    poisoned = PoisonedGzip(texts[20].encode(), once_marker=str(marker))
+    got = ncd_matrix(texts, compressor=poisoned, backend=client, block_size=2, progress=False)
+    assert marker.exists(), "no worker died: nothing was tested"
+    np.testing.assert_array_equal(got, expected)
     client.wait_for_workers(2, timeout=60)  # the nanny restarted the killed worker
-    assert victim not in client.run(os.getpid).values()
+    assert len(pids - set(client.run(os.getpid).values())) == 1
 
 
-def test_knn_classifier_backend_passthrough(client, debian_rows):
+def test_compressor_objects_reach_the_workers(client, texts):
+    """A family registered at run time only here (the workers never heard of it), with state its
+    spec does not carry, and an LM with a random model: both price as ncd() does."""
+    register("salted", make_salted, "test-only: zlib over salt + data", replace=True)
+    assert_engine_honours(SaltedZlib(salt=b"only the object knows this salt; " * 3), texts[:5], texts[5:14],
+                          backend=client)
+    pytest.importorskip("torch")
+    assert_engine_honours(random_lm(), ["the quick brown fox", "over the lazy dog"], ["a lazy dog", "quick foxes"],
+                          backend=client, k=1)
+
+
+def test_knn_classifier_backend_passthrough(client, debian_rows_or_bundled):
     import warnings
 
     from kcomp.classifiers import NCDKNNClassifier
 
-    rows = debian_rows[:90]
+    rows = debian_rows_or_bundled[:90]
     X, y = [r["text"] for r in rows], [r["section"] for r in rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # leakage audit: the sample has near-duplicate packages
         local = NCDKNNClassifier(k="auto", k_max=5).fit(X[:70], y[:70])
         dask = NCDKNNClassifier(k="auto", k_max=5, backend=client).fit(X[:70], y[:70])
-        assert dask.get_params()["backend"] is client
         assert local.k_ == dask.k_ and local.loo_accuracy_ == dask.loo_accuracy_
         np.testing.assert_array_equal(local.kneighbors(X[70:])[1], dask.kneighbors(X[70:])[1])
         assert local.predict(X[70:]).tolist() == dask.predict(X[70:]).tolist()

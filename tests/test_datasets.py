@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -14,6 +16,7 @@ from kcomp.datasets import (
     load_fortunes_language, load_gettext_language,
 )
 from kcomp.errors import InputError
+from kcomp.io import iter_records
 
 
 def _check_no_leak(splits):
@@ -94,6 +97,30 @@ def test_find_shared_data_honours_env(tmp_path, monkeypatch):
     (tmp_path / ds.DEBIAN_FILE).write_bytes(b"")
     monkeypatch.setenv("KCOMP_DATA", str(tmp_path))
     assert ds.find_shared_data() == tmp_path / ds.DEBIAN_FILE
+
+
+def test_find_shared_data_looks_beside_the_working_directory(tmp_path, monkeypatch):
+    """Without $KCOMP_DATA: ../shared/data from the working directory (a clone beside shared/)."""
+    monkeypatch.delenv("KCOMP_DATA", raising=False)
+    data = tmp_path / "shared" / "data"
+    data.mkdir(parents=True)
+    (data / "probe.txt").write_text("x")
+    (tmp_path / "clone").mkdir()
+    monkeypatch.chdir(tmp_path / "clone")
+    assert ds.find_shared_data("probe.txt").resolve() == (data / "probe.txt").resolve()
+    monkeypatch.setenv("KCOMP_DATA", str(tmp_path / "elsewhere"))  # env first, then the fallbacks
+    assert ds.find_shared_data("probe.txt").resolve() == (data / "probe.txt").resolve()
+    assert ds.find_shared_data("absent.txt") is None
+
+
+def test_bad_rows_of_a_debian_file_are_named(tmp_path):
+    rows = [dict(r) for r, _ in zip(iter_records(ds.BUNDLED_DEBIAN_SAMPLE), range(5))]
+    rows[3]["section"] = None
+    path = tmp_path / "d.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    with pytest.raises(InputError, match=r"row 4: no 'section' field"):
+        load_debian_topics(2, 1, source=path)
 
 
 def test_registry():

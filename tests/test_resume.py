@@ -1,8 +1,8 @@
 """Resumable runs: checkpoint_dir on ncd_matrix / ncd_topk, and `kcomp matrix --checkpoint`.
 
-The central test SIGKILLs a subprocess in the middle of a checkpointed run, resumes it here,
-and checks that the output is identical to an uninterrupted run and that only the missing
-blocks were computed.
+The central test runs a checkpointed run in a subprocess that SIGKILLs itself at a fixed block
+(an injected fault, not a timing race), resumes it here, and checks that the output is
+identical to an uninterrupted run and that only the missing blocks were computed.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_testkit import random_lm
 
 import kcomp.engine as engine
 from kcomp.engine import CheckpointMismatchError, ncd_matrix, ncd_topk
@@ -51,39 +51,31 @@ def _block_files(ck: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in d.iterdir() if not p.name.startswith(".")}
 
 
-def test_sigkilled_run_resumes_identically_computing_only_missing_blocks(tmp_path, debian_texts, count_blocks,
-                                                                        monkeypatch):
-    texts = debian_texts[:36]
-    spec, bs = "brotli:11", 2  # ~0.1 s per 2 x 36 block: slow enough to kill mid-way
+def test_killed_run_resumes_identically_computing_only_missing_blocks(tmp_path, debian_texts_or_bundled,
+                                                                     count_blocks, monkeypatch):
+    texts = debian_texts_or_bundled[:36]
+    bs, n_total = 2, 18
     data = tmp_path / "texts.pkl"
     data.write_bytes(pickle.dumps(texts))
     ck = tmp_path / "ck"
+    # the run SIGKILLs itself when it reaches the row block of query 10: a deterministic crash
     script = textwrap.dedent(f"""
-        import pickle, sys
+        import pickle
+        from engine_testkit import PoisonedGzip
         from kcomp.engine import ncd_matrix
         texts = pickle.load(open({str(data)!r}, "rb"))
-        ncd_matrix(texts, compressor={spec!r}, block_size={bs}, checkpoint_dir={str(ck)!r}, progress=False)
+        ncd_matrix(texts, compressor=PoisonedGzip(texts[10].encode()), block_size={bs}, checkpoint_dir={str(ck)!r},
+                   progress=False)
         print("finished")
     """)
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    n_total = 18
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            blocks = list(ck.glob("blocks-*/r*.npy"))
-            if len(blocks) >= 3 or proc.poll() is not None:
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-    out, err = proc.communicate()
-    assert proc.returncode == -signal.SIGKILL, (out, err)
+    path = os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": path},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, (proc.stdout, proc.stderr)
     before = _block_files(ck)
-    assert 3 <= len(before) < n_total, f"the kill did not land mid-run ({len(before)} of {n_total} blocks)"
+    assert len(before) == texts.index(texts[10]) // bs  # every row block before the poisoned one
 
-    resumed = ncd_matrix(texts, compressor=spec, block_size=bs, checkpoint_dir=ck, progress=False)
+    resumed = ncd_matrix(texts, compressor="gzip", block_size=bs, checkpoint_dir=ck, progress=False)
     # only the missing blocks were computed, and the finished ones were loaded, not rewritten
     assert len(count_blocks["blocks"]) == n_total - len(before)
     assert {f"r{r0}-c{c0}.npy" for r0, c0 in count_blocks["blocks"]}.isdisjoint(before)
@@ -94,12 +86,24 @@ def test_sigkilled_run_resumes_identically_computing_only_missing_blocks(tmp_pat
     assert json.loads((ck / "manifest.json").read_text())["complete"] is True
 
     monkeypatch.undo()  # the counting wrappers cannot be pickled to worker processes
-    fresh = ncd_matrix(texts, compressor=spec, n_jobs=2, progress=False)  # other blocking, other processes
+    fresh = ncd_matrix(texts, compressor="gzip", n_jobs=2, progress=False)  # other blocking, other processes
     np.testing.assert_array_equal(resumed, fresh)
 
 
-def test_topk_resume_after_losing_blocks(tmp_path, debian_texts, count_blocks):
-    q, r = debian_texts[:20], debian_texts[20:70]
+def test_resume_with_other_lm_weights_is_refused(tmp_path, count_blocks):
+    pytest.importorskip("torch")
+    texts = ["one small text", "another small text", "a third one"]
+    first = ncd_matrix(texts, compressor=random_lm(seed=0), checkpoint_dir=tmp_path, progress=False)
+    n = len(count_blocks["blocks"])
+    with pytest.raises(CheckpointMismatchError, match="compressor_fingerprint"):  # same spec, other weights
+        ncd_matrix(texts, compressor=random_lm(seed=1), checkpoint_dir=tmp_path, progress=False)
+    again = ncd_matrix(texts, compressor=random_lm(seed=0), checkpoint_dir=tmp_path, progress=False)
+    assert len(count_blocks["blocks"]) == n
+    np.testing.assert_array_equal(first, again)
+
+
+def test_topk_resume_after_losing_blocks(tmp_path, debian_texts_or_bundled, count_blocks):
+    q, r = debian_texts_or_bundled[:20], debian_texts_or_bundled[20:70]
     ck = tmp_path / "ck"
     first = ncd_topk(q, r, 5, "zstd:3", block_size=4, checkpoint_dir=ck, progress=False)
     assert len(count_blocks["blocks"]) == 5
@@ -116,8 +120,8 @@ def test_topk_resume_after_losing_blocks(tmp_path, debian_texts, count_blocks):
         np.testing.assert_array_equal(a, c)
 
 
-def test_finished_checkpoint_computes_nothing(tmp_path, debian_texts, count_blocks):
-    texts = debian_texts[:25]
+def test_finished_checkpoint_computes_nothing(tmp_path, debian_texts_or_bundled, count_blocks):
+    texts = debian_texts_or_bundled[:25]
     ck = tmp_path / "ck"
     a = ncd_topk(texts, texts, 3, "gzip", exclude_self=True, checkpoint_dir=ck, progress=False)
     count_blocks["blocks"].clear()
@@ -128,8 +132,8 @@ def test_finished_checkpoint_computes_nothing(tmp_path, debian_texts, count_bloc
     np.testing.assert_array_equal(a[1], b[1])
 
 
-def test_resume_with_other_n_jobs_keeps_the_stored_blocking(tmp_path, debian_texts):
-    texts = debian_texts[:30]
+def test_resume_with_other_n_jobs_keeps_the_stored_blocking(tmp_path, debian_texts_or_bundled):
+    texts = debian_texts_or_bundled[:30]
     ck = tmp_path / "ck"
     full = ncd_matrix(texts, compressor="bz2", n_jobs=1, checkpoint_dir=ck, progress=False)
     manifest = json.loads((ck / "manifest.json").read_text())
@@ -148,8 +152,8 @@ def test_resume_with_other_n_jobs_keeps_the_stored_blocking(tmp_path, debian_tex
     ({"texts": "reversed"}, "input texts differ"),
     ({"kind": "topk"}, "kind"),
 ])
-def test_mismatched_resume_is_refused(tmp_path, debian_texts, change, field):
-    texts = debian_texts[:12]
+def test_mismatched_resume_is_refused(tmp_path, debian_texts_or_bundled, change, field):
+    texts = debian_texts_or_bundled[:12]
     ck = tmp_path / "ck"
     ncd_matrix(texts, compressor="gzip", checkpoint_dir=ck, progress=False)
     kw = {"compressor": "gzip", "checkpoint_dir": ck, "progress": False}
@@ -164,8 +168,8 @@ def test_mismatched_resume_is_refused(tmp_path, debian_texts, change, field):
             ncd_matrix(texts, **kw)
 
 
-def test_explicit_block_size_mismatch_is_refused(tmp_path, debian_texts):
-    texts = debian_texts[:12]
+def test_explicit_block_size_mismatch_is_refused(tmp_path, debian_texts_or_bundled):
+    texts = debian_texts_or_bundled[:12]
     ncd_matrix(texts, compressor="gzip", block_size=3, checkpoint_dir=tmp_path, progress=False)
     with pytest.raises(CheckpointMismatchError, match="block_size"):
         ncd_matrix(texts, compressor="gzip", block_size=4, checkpoint_dir=tmp_path, progress=False)
@@ -173,8 +177,8 @@ def test_explicit_block_size_mismatch_is_refused(tmp_path, debian_texts):
     ncd_matrix(texts, compressor="gzip", checkpoint_dir=tmp_path, progress=False)
 
 
-def test_damaged_block_is_recomputed(tmp_path, debian_texts, caplog, count_blocks):
-    texts = debian_texts[:16]
+def test_damaged_block_is_recomputed(tmp_path, debian_texts_or_bundled, caplog, count_blocks):
+    texts = debian_texts_or_bundled[:16]
     ck = tmp_path / "ck"
     good = ncd_matrix(texts, compressor="lz4", block_size=4, checkpoint_dir=ck, progress=False)
     [d] = ck.glob("blocks-*")
@@ -189,24 +193,24 @@ def test_damaged_block_is_recomputed(tmp_path, debian_texts, caplog, count_block
     np.testing.assert_array_equal(np.load(victim), good[8:12])
 
 
-def test_unreadable_manifest_is_a_clear_error(tmp_path, debian_texts):
+def test_unreadable_manifest_is_a_clear_error(tmp_path, debian_texts_or_bundled):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(CheckpointMismatchError, match="manifest"):
-        ncd_matrix(debian_texts[:5], checkpoint_dir=tmp_path, progress=False)
+        ncd_matrix(debian_texts_or_bundled[:5], checkpoint_dir=tmp_path, progress=False)
 
 
-def test_checkpoint_dir_that_is_a_file(tmp_path, debian_texts):
+def test_checkpoint_dir_that_is_a_file(tmp_path, debian_texts_or_bundled):
     f = tmp_path / "file"
     f.write_text("x")
     with pytest.raises(engine.InputError, match="not a directory"):
-        ncd_matrix(debian_texts[:5], checkpoint_dir=f, progress=False)
+        ncd_matrix(debian_texts_or_bundled[:5], checkpoint_dir=f, progress=False)
 
 
-def test_cli_matrix_checkpoint(tmp_path, debian_texts, capsys, count_blocks):
+def test_cli_matrix_checkpoint(tmp_path, debian_texts_or_bundled, capsys, count_blocks):
     from kcomp.cli import main
 
     src = tmp_path / "texts.jsonl"
-    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in debian_texts[:24]))
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in debian_texts_or_bundled[:24]))
     ck = tmp_path / "ck"
     args = ["matrix", str(src), "--field", "text", "-c", "bz2", "--checkpoint", str(ck)]
     assert main(args + ["-o", str(tmp_path / "a.npy")]) == 0
@@ -215,18 +219,19 @@ def test_cli_matrix_checkpoint(tmp_path, debian_texts, capsys, count_blocks):
     assert main(args + ["-o", str(tmp_path / "b.npy")]) == 0
     assert len(count_blocks["blocks"]) == n_first  # nothing recomputed
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
-    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), ncd_matrix(debian_texts[:24], compressor="bz2"))
+    plain = ncd_matrix(debian_texts_or_bundled[:24], compressor="bz2")
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), plain)
     capsys.readouterr()
     assert main(["matrix", str(src), "--field", "text", "-c", "gzip", "--checkpoint", str(ck)]) == 2
     assert "another run" in capsys.readouterr().err
 
 
-def test_knn_classifier_checkpoint_resumes_without_recomputing(tmp_path, debian_rows, count_blocks):
+def test_knn_classifier_checkpoint_resumes_without_recomputing(tmp_path, debian_rows_or_bundled, count_blocks):
     import warnings
 
     from kcomp.classifiers import NCDKNNClassifier
 
-    rows = debian_rows[:80]
+    rows = debian_rows_or_bundled[:80]
     X, y = [r["text"] for r in rows], [r["section"] for r in rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # leakage audit: the sample has near-duplicate packages
@@ -246,10 +251,10 @@ def test_knn_classifier_checkpoint_resumes_without_recomputing(tmp_path, debian_
         assert plain.predict(X[60:]).tolist() == pred_a.tolist()
 
 
-def test_cli_classify_checkpoint(tmp_path, debian_rows, capsys, count_blocks):
+def test_cli_classify_checkpoint(tmp_path, debian_rows_or_bundled, capsys, count_blocks):
     from kcomp.cli import main
 
-    rows = debian_rows[:70]
+    rows = debian_rows_or_bundled[:70]
     for name, part in (("train", rows[:50]), ("test", rows[50:])):
         (tmp_path / f"{name}.jsonl").write_text(
             "".join(json.dumps({"text": r["text"], "label": r["section"]}) + "\n" for r in part))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from kcomp.cli.common import add_json_arg, format_table, print_json
+from kcomp.cli.common import add_json_arg, add_n_jobs_arg, format_table, print_json
 
 
 def run_demo(n_jobs: int = 1, quick: bool = False) -> dict:
@@ -81,7 +81,7 @@ def cmd_demo(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="run the main job on the real Debian sample bundled with kcomp",
                        description=__doc__)
-    p.add_argument("--n-jobs", "-j", type=int, default=1, help="worker processes for the NCD kNN")
+    add_n_jobs_arg(p, what="NCD kNN")
     p.add_argument("--quick", action="store_true", help="a quarter of the test set, no learning curve")
     add_json_arg(p)
     p.set_defaults(func=cmd_demo)

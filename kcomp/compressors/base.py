@@ -7,6 +7,7 @@ input; with ``headerless=True`` it is subtracted so tiny strings are not dominat
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import BinaryIO
@@ -29,14 +30,17 @@ class Compressor(ABC):
     window: int | None = None
     #: True when :meth:`joint_size_bits` is cheaper than compressing each prefix+suffix.
     has_prefix_reuse: bool = False
-    #: True when the codec learns while it codes and :meth:`code_lengths_bits` returns the
-    #: prequential (online) cost of every byte; drivers such as the learning curve use it.
+    #: True when the codec learns while it codes and :meth:`prequential_code_lengths` returns
+    #: the prequential (online) cost of every byte; drivers such as the learning curve use it.
     prequential: bool = False
     #: "fast" (MB/s: classical codecs) or "slow" (kB/s: the LM); drivers price "slow" codecs on
     #: a subset and leave them out of per-pair defaults.
     cost: str = "fast"
     #: True when :meth:`compress_stream` / :meth:`decompress_stream` run in constant memory.
     streams: bool = False
+    #: attributes left out when pickling (codec contexts that cannot be pickled);
+    #: :meth:`_restore` rebuilds them after unpickling
+    _unpicklable: tuple[str, ...] = ()
 
     def __init__(self, level: int | None = None, *, headerless: bool = False) -> None:
         self.level = level
@@ -65,10 +69,27 @@ class Compressor(ABC):
     def __hash__(self) -> int:
         return hash(self.spec)
 
-    def __reduce__(self):  # pickles as its spec: cheap to ship to worker processes
-        from kcomp.compressors.registry import get_compressor
+    @property
+    def fingerprint(self) -> str:
+        """What this compressor computes, for checkpoints: the spec, plus anything the spec does
+        not say (an LM's weights). Equal fingerprints mean equal sizes."""
+        return self.spec
 
-        return (get_compressor, (self.spec,))
+    # -- pickling: the object itself travels to worker processes ----------------------------
+    # (class + attributes, so custom weights, extra state and classes registered at run time
+    # survive; rebuilding from the spec would lose them)
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in self._unpicklable:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._restore()
+
+    def _restore(self) -> None:
+        """Rebuild the attributes named in ``_unpicklable`` (codecs with contexts override)."""
 
     # -- codec ----------------------------------------------------------------------------
     @abstractmethod
@@ -141,6 +162,11 @@ class Compressor(ABC):
         """
         return np.array([self.size_bits(prefix + s) for s in suffixes], dtype=np.float64)
 
+    def prequential_code_lengths(self, data: bytes) -> np.ndarray:
+        """Bits of every byte of ``data`` coded online, each priced by what the codec learned from
+        the bytes before it. Codecs with ``prequential = True`` implement this."""
+        raise InputError(f"{self.spec} is not prequential: it has no per-byte online code lengths")
+
 
 def check_level(family: str, level: int | None, lo: int, hi: int, default: int) -> int:
     """Return ``level`` (or ``default``), refusing values outside [lo, hi] with a clear error."""
@@ -156,12 +182,9 @@ def check_level(family: str, level: int | None, lo: int, hi: int, default: int) 
 class ContainerCompressor(Compressor):
     """A codec whose framing is priced as the size of its empty-input stream."""
 
-    @property
+    @functools.cached_property
     def overhead_bits(self) -> float:
-        cached = getattr(self, "_overhead_bits", None)
-        if cached is None:
-            cached = self._overhead_bits = 8.0 * len(self.compress(b""))
-        return cached
+        return 8.0 * len(self.compress(b""))
 
 
 def append_crc32(payload: bytes, original: bytes) -> bytes:

@@ -1,8 +1,9 @@
 """Raw DEFLATE (zlib, headerless) with exact prefix reuse for long prefixes.
 
 ``joint_size_bits(prefix, suffixes)`` must equal compressing each ``prefix + s``. For a long
-prefix (a class's 32 KiB of text in ``CompressionClassifier``, a book in K(y|x)) kcomp
-compresses the prefix once and prices every suffix from a copy of the zlib state
+prefix (a long reference in the NCD engine, priced against a whole block of queries; a class's
+32 KiB of text in ``CompressionClassifier(method="concat")``) kcomp compresses the prefix once
+and prices every suffix from a copy of the zlib state
 (``compressobj().copy()``): the same configuration as ``zlib.compress``, so the sizes are
 identical, and 8x faster for a 32 KiB prefix. For short prefixes a fresh ``zlib.compress`` is
 as fast or faster (``bench/prefix_reuse.py``: zlib keeps the last 262 bytes of the prefix

@@ -16,10 +16,12 @@ import io
 import os
 import zlib
 from collections.abc import Sequence
+from functools import partial
 from typing import BinaryIO
 
 import numpy as np
 
+from kcomp._inputs import to_bytes
 from kcomp.compressors.base import Compressor
 from kcomp.compressors.registry import refuse_flags, register
 from kcomp.errors import InputError, UnknownCompressorError
@@ -28,6 +30,7 @@ from kcomp.lm_coder.mix import MixConfig
 from kcomp.lm_coder.container import HEADER_BITS, HEADER_BYTES, MODE_ADAPT, MODE_ONLINE, MODE_PRETRAINED, iter_records
 
 _NEEDS = ("torch", "constriction", "safetensors")
+_as_bytes = partial(to_bytes, name="lm input", allow_str=False)  # the lm codec takes bytes only
 
 
 class LMCompressor(Compressor):
@@ -98,6 +101,11 @@ class LMCompressor(Compressor):
 
     def __hash__(self) -> int:
         return hash(self.spec)
+
+    @property
+    def fingerprint(self) -> str:
+        """The spec plus the model id (weights, or the online recipe): tells custom weights apart."""
+        return f"{self.spec}#{self.model_id}"
 
     def __reduce__(self):
         if self._model is not None:
@@ -241,14 +249,6 @@ def _remaining(src: BinaryIO, already: int) -> int | None:
         return end - here + already
     except (OSError, AttributeError, ValueError):
         return None
-
-
-def _as_bytes(data) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise InputError(f"lm compresses bytes, got {type(data).__name__}")
 
 
 def _rebuild(options: dict) -> LMCompressor:

@@ -3,13 +3,26 @@
 A spec is ``family[:level][:flag...]``, e.g. ``gzip``, ``zstd:19:long``, ``brotli:11``,
 ``gzip:headerless``, ``lm:weights=PATH``. Flags are family-specific except ``headerless`` (every
 family); specs are case-insensitive except the value of a ``key=value`` flag.
+
+Families register themselves: every module of :mod:`kcomp.compressors` calls :func:`register`
+on import (the package finds its modules with :mod:`pkgutil`), and installed packages add
+families through the ``kcomp.compressors`` entry-point group (name = family, object = a
+factory ``factory(level=None, flags=(), headerless=False) -> Compressor``), looked up on the
+first registry query and imported only when used.
+
+:func:`get_compressor` builds one instance per spec and hands out that same instance again
+(``K(x, "lm")`` loads the weights once). Compressors are not changed by use: everything that
+changes a size (level, flags, ``headerless``) is part of the spec.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 from collections.abc import Callable
 
 from kcomp.compressors.base import Compressor
+from kcomp.constants import ENTRY_POINT_GROUP
 from kcomp.errors import UnknownCompressorError
 
 #: family name -> factory(level, flags, headerless) -> Compressor
@@ -38,10 +51,36 @@ def register(
     _DESCRIPTIONS[family] = description
     if availability is not None:
         _AVAILABILITY[family] = availability
+    else:
+        _AVAILABILITY.pop(family, None)
+    _build.cache_clear()
+
+
+@functools.cache
+def _load_plugins() -> None:
+    """Register the families of installed plugins (entry-point group ``kcomp.compressors``),
+    once. Built-in families win a name clash; a plugin is imported only when first used."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _FAMILIES:
+            register(ep.name, functools.partial(_call_plugin, ep), f"plugin {ep.value}",
+                     availability=functools.partial(_plugin_problem, ep))
+
+
+def _call_plugin(ep: importlib.metadata.EntryPoint, **kwargs) -> Compressor:
+    return ep.load()(**kwargs)
+
+
+def _plugin_problem(ep: importlib.metadata.EntryPoint) -> str | None:
+    try:
+        ep.load()
+    except Exception as exc:  # a broken plugin must not break kcomp: report it when asked for
+        return f"plugin {ep.value} failed to load ({type(exc).__name__}: {exc})"
+    return None
 
 
 def list_compressors(*, available_only: bool = False) -> list[str]:
     """Registered family names (sorted); ``available_only`` drops those missing a dependency."""
+    _load_plugins()
     names = sorted(_FAMILIES)
     if available_only:
         names = [n for n in names if _AVAILABILITY.get(n, lambda: None)() is None]
@@ -50,6 +89,7 @@ def list_compressors(*, available_only: bool = False) -> list[str]:
 
 def describe_compressors() -> dict[str, str]:
     """Family name -> one-line description."""
+    _load_plugins()
     return {n: _DESCRIPTIONS[n] for n in sorted(_FAMILIES)}
 
 
@@ -80,10 +120,16 @@ def parse_spec(spec: str) -> tuple[str, int | None, tuple[str, ...], bool]:
 
 
 def get_compressor(spec: str | Compressor) -> Compressor:
-    """Return the compressor for ``spec`` (a Compressor passes through unchanged)."""
+    """The compressor for ``spec``, built once per spec and shared (a Compressor passes through
+    unchanged)."""
     if isinstance(spec, Compressor):
         return spec
-    family, level, flags, headerless = parse_spec(spec)
+    _load_plugins()
+    return _build(*parse_spec(spec))
+
+
+@functools.lru_cache(maxsize=128)
+def _build(family: str, level: int | None, flags: tuple[str, ...], headerless: bool) -> Compressor:
     factory = _FAMILIES.get(family)
     if factory is None:
         raise UnknownCompressorError(

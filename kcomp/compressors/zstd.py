@@ -1,8 +1,13 @@
 """Zstandard (with content checksum), levels 1-22 (default 3); flag ``long`` = long-distance
-matching with a 128 MiB window. A raw-content dictionary (``zstd_dictionary_size_bits``) prices
-y *given a trained dictionary*, which is not C(x+y): never use it as the exact joint size."""
+matching with a 128 MiB window. The codec contexts are per thread (zstandard's are not
+thread-safe and :func:`~kcomp.get_compressor` shares one instance per spec) and are rebuilt,
+not pickled, when the compressor travels to a worker. A trained dictionary
+(``CompressionClassifier(method="dict")``) prices y *given that dictionary*, which is not
+C(x+y): never use it as the exact joint size."""
 
 from __future__ import annotations
+
+import threading
 
 import zstandard
 
@@ -14,20 +19,40 @@ _LONG_WINDOW_LOG = 27
 
 class ZstdCompressor(ContainerCompressor):
     family = "zstd"
+    _unpicklable = ("_contexts",)
 
     def __init__(self, level: int | None = None, *, long: bool = False, headerless: bool = False) -> None:
         super().__init__(check_level(self.family, level, 1, 22, 3), headerless=headerless)
         self.long = long
         if long:
-            params = zstandard.ZstdCompressionParameters.from_level(
-                self.level, window_log=_LONG_WINDOW_LOG, enable_ldm=True, write_checksum=True
-            )
-            self._cctx = zstandard.ZstdCompressor(compression_params=params)
             self.window = 1 << _LONG_WINDOW_LOG
         else:
-            self._cctx = zstandard.ZstdCompressor(level=self.level, write_checksum=True)
             self.window = 1 << zstandard.ZstdCompressionParameters.from_level(self.level).window_log
-        self._dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        self._restore()
+
+    def _restore(self) -> None:
+        self._contexts = threading.local()  # filled lazily, one (cctx, dctx) pair per thread
+
+    @property
+    def _cctx(self) -> zstandard.ZstdCompressor:
+        ctx = getattr(self._contexts, "cctx", None)
+        if ctx is None:
+            if self.long:
+                params = zstandard.ZstdCompressionParameters.from_level(
+                    self.level, window_log=_LONG_WINDOW_LOG, enable_ldm=True, write_checksum=True
+                )
+                ctx = zstandard.ZstdCompressor(compression_params=params)
+            else:
+                ctx = zstandard.ZstdCompressor(level=self.level, write_checksum=True)
+            self._contexts.cctx = ctx
+        return ctx
+
+    @property
+    def _dctx(self) -> zstandard.ZstdDecompressor:
+        ctx = getattr(self._contexts, "dctx", None)
+        if ctx is None:
+            ctx = self._contexts.dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        return ctx
 
     def _flags(self) -> list[str]:
         return ["long"] if self.long else []

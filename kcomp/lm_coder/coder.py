@@ -558,6 +558,6 @@ def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:
 
 
 def _as_stream(stream) -> bytes:
-    if not isinstance(stream, (bytes, bytearray, memoryview)):
-        raise InputError(f"an lm stream must be bytes, got {type(stream).__name__}")
-    return bytes(stream)
+    from kcomp._inputs import to_bytes
+
+    return to_bytes(stream, name="lm stream", allow_str=False)
