@@ -6,7 +6,7 @@ import sys
 import time
 sys.path.insert(0, '.')
 import torch
-from kcomp.lm_coder.compressor import LMCompressor
+from kcomp.lm_coder import LMCompressor
 print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')
 prose = open('kcomp/lm_coder/README.md','rb').read()[:16384]
 code = open('kcomp/engine.py','rb').read()[:16384]

@@ -95,7 +95,7 @@ def random_lm(seed: int = 0):
     """An ``LMCompressor`` (CPU) around a seeded random 1-layer model: prices unlike shipped ``lm``."""
     import torch
 
-    from kcomp.lm_coder.compressor import LMCompressor
+    from kcomp.lm_coder import LMCompressor
     from kcomp.lm_coder.model import ByteGPT, ModelConfig
 
     torch.manual_seed(seed)

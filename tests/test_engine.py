@@ -113,7 +113,7 @@ def test_lm_with_custom_weights_prices_with_them(tmp_path, given_as, n_jobs):
     pytest.importorskip("torch")
     comp = random_lm()
     if given_as == "weights":  # the same random model, saved and named by path
-        from kcomp.lm_coder.compressor import LMCompressor
+        from kcomp.lm_coder import LMCompressor
         from kcomp.lm_coder.weights import save_model
 
         comp = LMCompressor(weights=save_model(comp.coder.model, tmp_path / "mine.safetensors"), device="cpu")

@@ -1,7 +1,8 @@
 """One registry of compressor families, addressed by spec strings.
 
 A spec is ``family[:level][:flag...]``, e.g. ``gzip``, ``zstd:19:long``, ``brotli:11``,
-``gzip:headerless``. Flags are family-specific except ``headerless`` (every family).
+``gzip:headerless``, ``lm:weights=PATH``. Flags are family-specific except ``headerless`` (every
+family); specs are case-insensitive except the value of a ``key=value`` flag.
 
 Families register themselves: every module of :mod:`kcomp.compressors` calls :func:`register`
 on import (the package finds its modules with :mod:`pkgutil`), and installed packages add
@@ -99,11 +100,14 @@ def parse_spec(spec: str) -> tuple[str, int | None, tuple[str, ...], bool]:
             f"compressor must be a non-empty spec string such as 'gzip' or 'zstd:19'; got {spec!r}; "
             f"available: {', '.join(list_compressors())}"
         )
-    family, *rest = spec.strip().lower().split(":")
+    family, *rest = spec.strip().split(":")
+    family = family.lower()
     level: int | None = None
     flags: list[str] = []
     headerless = False
     for token in rest:
+        key, eq, value = token.partition("=")
+        token = key.lower() + eq + value  # a ``key=value`` flag keeps its value's case (paths)
         if token.lstrip("-").isdigit():
             if level is not None:
                 raise UnknownCompressorError(f"{spec!r}: more than one level given")

@@ -1,4 +1,5 @@
-"""Neural compression: a byte-level transformer driving a range coder (``lm`` / ``lm:online``).
+"""Neural compression: a byte-level transformer mixed with adaptive context counts, driving a range
+coder (``lm`` / ``lm:adapt`` / ``lm:online``).
 
 >>> from kcomp.lm_coder import LMCompressor
 >>> c = LMCompressor()                      # shipped weights, CUDA if present else CPU
@@ -11,8 +12,17 @@ lazily (only when a model is built or loaded).
 """
 
 from kcomp.lm_coder.coder import AdaptConfig, DeviceMismatchError, LMCoder, OnlineConfig
-from kcomp.lm_coder.compressor import LMCompressor, prequential_code_lengths
+from kcomp.lm_coder.mix import MixConfig
 from kcomp.lm_coder.weights import WeightsError, load_model, model_id, save_model
+
+
+def __getattr__(name: str):
+    # the Compressor lives in kcomp.compressors.lm, which imports this package: re-export lazily
+    if name in ("LMCompressor", "prequential_code_lengths"):
+        from kcomp.compressors import lm
+
+        return getattr(lm, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train(*args, **kwargs):
@@ -27,6 +37,7 @@ __all__ = [
     "DeviceMismatchError",
     "LMCoder",
     "LMCompressor",
+    "MixConfig",
     "OnlineConfig",
     "WeightsError",
     "load_model",

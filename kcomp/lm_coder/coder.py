@@ -1,40 +1,26 @@
-"""Arithmetic coding of bytes with a :class:`~kcomp.lm_coder.model.ByteGPT` (constriction range coder).
+"""Arithmetic coding of bytes with a :class:`~kcomp.lm_coder.model.ByteGPT` mixed with an
+adaptive context model (constriction range coder). The stream format is in
+:mod:`kcomp.lm_coder.container`.
 
 How a stream is made
 --------------------
-The input is cut into chunks of ``block_size`` bytes (the last may be shorter). Each chunk is
-coded independently of the others, starting from the ``BOS`` token, so chunks can be processed
-as a batch: at step ``t`` every chunk still longer than ``t`` advances one byte. Encoder and
-decoder run the SAME incremental (KV-cache) computation with the same batch shapes, so they see
-bit-identical float32 probabilities; those go to ``constriction``'s leaky
-``Categorical(perfect=False)`` model and one queue ``RangeEncoder`` carries all chunks
-interleaved (step-major, chunk-minor). Batches hold at most ``max_batch`` chunks.
+The input is cut into chunks of ``chunk`` bytes (at most the model's context; the last chunk may
+be shorter), and chunks into groups of ``group`` chunks. The chunks of a group advance in
+LOCKSTEP: at step ``t`` every chunk codes its byte ``t``, from a batched incremental (KV-cache)
+transformer step. Its log-probabilities are mixed with hashed byte-context counts shared by all
+chunks and groups (:class:`~kcomp.lm_coder.mix.ContextMixer`), and ONE range coder per group
+codes the step's bytes in one call (constriction's ``Categorical(perfect=False)`` with a 2-D
+probability array). A group that would cost more than its raw size is stored raw, so no input
+costs much more than 8 bits/byte. The decoder runs the same computation with the same shapes,
+so it sees bit-identical probabilities.
 
-Online (prequential) mode starts from a seeded random init. Chunks are coded in groups of
-``group_chunks``; after coding a group the model takes ``steps_per_update`` Adam steps on it.
-The decoder makes the same updates after decoding the group, so no weights travel with the data
-and the code length includes the cost of learning. Adapt mode does the same starting from the
-pretrained weights (dynamic evaluation): the model specialises to the file as it codes it.
+``lm:online`` starts from a seeded random init and ``lm:adapt`` from the pretrained weights; both
+take ``steps_per_update`` Adam steps on each group after coding it (the decoder makes the same
+updates), so the code length includes the cost of learning.
 
-Container (all integers little endian, 29-byte fixed header, then the range coder's 32-bit words)::
-
-    0  magic      4  b"KCLM"
-    4  version    1  1
-    5  mode       1  0 = pretrained, 1 = online, 2 = adapt (pretrained init, learns while coding)
-    6  device     1  0 = cpu, 1 = cuda (device class the probabilities were computed on)
-    7  model id   8  SHA-256 prefix of config + weights (online/adapt: of the init + learning recipe)
-    15 length     4  original length in bytes
-    19 chunk      2  chunk length (the model's block_size)
-    21 n_chunks   4  number of chunks = ceil(length / chunk): the chunk table (all chunks are
-                     ``chunk`` bytes except the last), checked against ``length``
-    25 crc32      4  CRC32 of the original bytes continued over the payload's word count
-                     (u32 LE), i.e. ``zlib.crc32(n_words.to_bytes(4, "little"), zlib.crc32(data))``;
-                     checked after decoding, so damaged, truncated or padded payloads all fail
-    29 payload       the range coder's words (uint32), length a multiple of 4
-
-Determinism: probabilities are computed with ``threads`` torch threads (default 1) and
+Determinism: torch runs with the ``threads`` recorded in the stream and
 ``torch.use_deterministic_algorithms(True)``; the stream records the device class and a decode
-on another class is refused. The same class on a different CPU/GPU model may round differently:
+on another class is refused. Another CPU/GPU model of the same class may round differently:
 the CRC32 then fails loudly instead of returning wrong bytes.
 """
 
@@ -42,89 +28,41 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
+import io
 import json
 import os
-import struct
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from kcomp.errors import CorruptStreamError, InputError, KcompError
+from kcomp.errors import CorruptStreamError, InputError, KcompError, OutputLimitError
+from kcomp.lm_coder.container import (
+    HEADER_BYTES,
+    MODE_ADAPT,
+    MODE_ONLINE,
+    MODE_PRETRAINED,
+    MODES,
+    RECORD_BYTES,
+    RECORD_CODED,
+    RECORD_RAW,
+    Header,
+    iter_records,
+    pack_record,
+    read_header,
+)
+from kcomp.lm_coder.mix import ContextMixer, MixConfig
 
-MAGIC = b"KCLM"
-VERSION = 1
-MODE_PRETRAINED = 0
-MODE_ONLINE = 1
-MODE_ADAPT = 2
-_MODES = {MODE_PRETRAINED: "pretrained", MODE_ONLINE: "online", MODE_ADAPT: "adapt"}
-_DEVICES = {0: "cpu", 1: "cuda"}
-_DEVICE_CODES = {v: k for k, v in _DEVICES.items()}
-_HEADER = struct.Struct("<4sBBB8sIHII")
-HEADER_BYTES = _HEADER.size  # 29
-HEADER_BITS = 8 * HEADER_BYTES
-MAX_LENGTH = 2**32 - 1
+DEFAULT_CHUNK = 256  #: bytes per chunk (attention cost grows with it; see the README)
+DEFAULT_GROUP = 256  #: chunks per group for the pretrained model (one KV cache of this batch)
+DEFAULT_THREADS = 1  #: 2 threads measured slower on a shared 2-core machine (thread wake-ups per small op)
 
 
 class DeviceMismatchError(CorruptStreamError):
     """The stream was coded on a device class (cpu/cuda) this decoder cannot reproduce."""
-
-
-@dataclass(frozen=True)
-class Header:
-    mode: int
-    device: str
-    model_id: bytes
-    length: int
-    chunk: int
-    n_chunks: int
-    crc32: int
-
-    def pack(self) -> bytes:
-        return _HEADER.pack(
-            MAGIC, VERSION, self.mode, _DEVICE_CODES[self.device], self.model_id,
-            self.length, self.chunk, self.n_chunks, self.crc32,
-        )
-
-
-def parse_header(stream: bytes) -> tuple[Header, bytes]:
-    """Validate and split an ``lm`` stream into (header, payload); raises CorruptStreamError."""
-    if not isinstance(stream, (bytes, bytearray, memoryview)):
-        raise InputError(f"an lm stream must be bytes, got {type(stream).__name__}")
-    stream = bytes(stream)
-    if len(stream) < HEADER_BYTES:
-        raise CorruptStreamError(
-            f"lm: stream of {len(stream)} bytes is shorter than the {HEADER_BYTES}-byte header (truncated?)"
-        )
-    magic, version, mode, dev, mid, length, chunk, n_chunks, crc = _HEADER.unpack_from(stream)
-    if magic != MAGIC:
-        raise CorruptStreamError(f"lm: bad magic {magic!r}, expected {MAGIC!r}: not an lm stream")
-    if version != VERSION:
-        raise CorruptStreamError(f"lm: stream format version {version} is not supported (this kcomp reads {VERSION})")
-    if mode not in _MODES:
-        raise CorruptStreamError(f"lm: unknown coding mode {mode}")
-    if dev not in _DEVICES:
-        raise CorruptStreamError(f"lm: unknown device class code {dev}")
-    if chunk < 1:
-        raise CorruptStreamError("lm: chunk length 0 in header")
-    if n_chunks != -(-length // chunk):
-        raise CorruptStreamError(
-            f"lm: header is inconsistent ({length} bytes cannot make {n_chunks} chunks of {chunk}): corrupted"
-        )
-    payload = stream[HEADER_BYTES:]
-    if len(payload) % 4:
-        raise CorruptStreamError(f"lm: payload of {len(payload)} bytes is not whole 32-bit words (truncated?)")
-    if length and not payload:
-        raise CorruptStreamError("lm: the header announces data but the payload is empty (truncated?)")
-    if not length and payload:
-        raise CorruptStreamError("lm: trailing data after an empty stream")
-    return Header(mode, _DEVICES[dev], mid, length, chunk, n_chunks, crc), payload
-
-
-def stream_crc(data: bytes, n_words: int) -> int:
-    """CRC32 of the original bytes, continued over the payload's 32-bit word count."""
-    return zlib.crc32(n_words.to_bytes(4, "little"), zlib.crc32(data))
 
 
 # -- devices and determinism ----------------------------------------------------------------------
@@ -169,99 +107,71 @@ def deterministic(threads: int = 1):
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old_tf32
 
 
-# -- the shared step-wise pass --------------------------------------------------------------------
+# -- the shared lockstep pass ---------------------------------------------------------------------
 def _family():
     import constriction
 
     return constriction.stream.model.Categorical(perfect=False)
 
 
-def _probabilities(logits) -> np.ndarray:
-    import torch
-
-    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    if not np.isfinite(probs).all():
-        raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
-    return np.ascontiguousarray(probs, dtype=np.float32)
+#: ``step(t, probs)`` codes, decodes or prices position ``t`` of the first ``len(probs)`` chunks
+#: with their (active, 256) float32 probabilities and returns their bytes (int32 array)
+StepFn = Callable[[int, np.ndarray], np.ndarray]
 
 
-def _stepwise(model, lengths: list[int], device: str, symbols_at) -> None:
-    """Advance a batch of chunks (longest first; only the last may be shorter) one byte a step.
-
-    ``symbols_at(t, probs)`` codes position ``t`` of the first ``len(probs)`` chunks with the
-    given (active, 256) float32 probabilities and returns their bytes (int32 array).
-    """
-    import torch
-
-    from kcomp.lm_coder.model import BOS
-
-    batch = len(lengths)
-    cache = model.new_cache(batch)
-    tokens = torch.full((batch,), BOS, dtype=torch.int64, device=device)
-    for t in range(max(lengths)):
-        active = sum(1 for n in lengths if n > t)
-        if active < cache.batch:
-            cache.shrink(active)
-            tokens = tokens[:active]
-        probs = _probabilities(model.step(tokens, cache))
-        symbols = symbols_at(t, probs)
-        tokens = torch.from_numpy(symbols.astype(np.int64)).to(device)
-
-
-def _batches(length: int, chunk: int, max_batch: int) -> list[list[tuple[int, int]]]:
-    """Chunk (start, end) spans, grouped into batches of at most ``max_batch`` chunks."""
-    spans = [(s, min(s + chunk, length)) for s in range(0, length, chunk)]
-    return [spans[i : i + max_batch] for i in range(0, len(spans), max_batch)]
-
-
-def encode_spans(model, data: bytes, spans, device: str, encoder, family) -> None:
-    T = model.config.block_size
-    arr = np.zeros((len(spans), T), dtype=np.int32)
-    for i, (s, e) in enumerate(spans):
-        arr[i, : e - s] = np.frombuffer(data[s:e], dtype=np.uint8)
-
-    def emit(t, probs):
-        sym = np.ascontiguousarray(arr[: len(probs), t])
-        encoder.encode(sym, family, probs)
-        return sym
-
-    _stepwise(model, [e - s for s, e in spans], device, emit)
-
-
-def decode_spans(model, spans, device: str, decoder, family, out: bytearray) -> None:
-    def emit(t, probs):
-        sym = np.asarray(decoder.decode(family, probs), dtype=np.int32)
-        for i in range(len(sym)):
-            out[spans[i][0] + t] = int(sym[i])
-        return sym
-
-    _stepwise(model, [e - s for s, e in spans], device, emit)
-
-
-# -- teacher-forced code lengths (fast path) ------------------------------------------------------
-PRECISION = 24  #: constriction's default range coder quantises probabilities to 2**-24
-FLOOR = 2.0**-PRECISION
-N_SYMBOLS_FLOOR = 256 * FLOOR
-
-
-def chunk_code_lengths(model, chunk: bytes, device: str):
-    """Bits of every byte of one chunk (batch of one, teacher forced): float64 array."""
+def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn) -> None:
+    """Advance the chunks of one group (only the last may be shorter) one byte a step."""
     import torch
     from torch.nn import functional as F
 
-    from kcomp.lm_coder.model import chunk_inputs
+    from kcomp.lm_coder.model import BOS, KVCache
 
-    if not chunk:
-        return np.zeros(0)
-    with torch.no_grad():
-        logits = model(chunk_inputs(chunk, device))[0]
-        logp = F.log_softmax(logits.float(), dim=-1)
-        target = torch.from_numpy(np.frombuffer(chunk, dtype=np.uint8).astype(np.int64)).to(device)
-        logp_t = logp.gather(1, target.view(-1, 1))[:, 0].double().cpu().numpy()
-    # the coder's leaky quantisation gives every byte at least one of 2**PRECISION quanta, so an
-    # "impossible" byte costs about PRECISION bits, never more: price that floor too
-    p = np.exp(logp_t) * (1.0 - N_SYMBOLS_FLOOR) + FLOOR
-    return -np.log2(p)
+    batch, span = len(lengths), max(lengths)
+    param = next(model.parameters())
+    cache = KVCache(dataclasses.replace(model.config, block_size=span), batch, param.device, param.dtype)
+    tokens = torch.full((batch,), BOS, dtype=torch.int64, device=device)
+    mixer.begin_group(batch)
+    for t in range(span):
+        active = batch if lengths[-1] > t else batch - 1
+        if active < cache.batch:
+            cache.shrink(active)
+            tokens = tokens[:active]
+        logp = F.log_softmax(model.step(tokens, cache).float(), dim=-1).cpu().numpy()
+        if not np.isfinite(logp).all():
+            raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
+        mixer.contexts(active)
+        symbols = step(t, mixer.predict(logp))
+        mixer.learn(symbols)
+        tokens = torch.from_numpy(symbols.astype(np.int64)).to(device)
+
+
+def replay_group(mixer: ContextMixer, rows: np.ndarray, lengths: list[int]) -> None:
+    """Feed a raw-stored group's bytes to the count tables exactly as coding them would have."""
+    mixer.begin_group(len(lengths))
+    for t in range(max(lengths)):
+        active = len(lengths) if lengths[-1] > t else len(lengths) - 1
+        mixer.contexts(active)
+        mixer.learn(rows[:active, t].astype(np.int32))
+
+
+def group_rows(data: bytes, chunk: int) -> tuple[np.ndarray, list[int]]:
+    """A group's bytes as a (chunks, chunk) uint8 array (zero padded) and the chunk lengths."""
+    n = -(-len(data) // chunk)
+    rows = np.zeros(n * chunk, dtype=np.uint8)
+    rows[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    lengths = [chunk] * (n - 1) + [len(data) - chunk * (n - 1)]
+    return rows.reshape(n, chunk), lengths
+
+
+def price_step(rows: np.ndarray, bits: np.ndarray) -> StepFn:
+    """A step function that records -log2 p of the true bytes into ``bits`` (no coding)."""
+
+    def step(t, probs):
+        symbols = rows[: len(probs), t].astype(np.int32)
+        bits[: len(probs), t] = -np.log2(probs[np.arange(len(probs)), symbols].astype(np.float64))
+        return symbols
+
+    return step
 
 
 # -- online learning ------------------------------------------------------------------------------
@@ -367,17 +277,36 @@ def adapt_model_id(base_id: bytes, config: AdaptConfig) -> bytes:
     return hashlib.sha256(b"kcomp-lm-adapt\0" + config.to_json().encode() + base_id).digest()[:8]
 
 
+def mixed_model_id(base_id: bytes, mix: MixConfig | None) -> bytes:
+    """Model id of a stream: the transformer's id combined with the mixer recipe."""
+    recipe = mix.to_json() if mix is not None else "none"
+    return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + base_id).digest()[:8]
+
+
+class _NoMixer(ContextMixer):
+    """The transformer alone (floored like the mixer): for ablations."""
+
+    def __init__(self) -> None:
+        super().__init__(MixConfig(orders=(1,), table_bits=8))
+
+    def predict(self, nn_logp: np.ndarray) -> np.ndarray:
+        self._log_models = None
+        return np.exp(nn_logp) * self._scale + self._floor
+
+
 # -- public coder ---------------------------------------------------------------------------------
 class LMCoder:
     """Compress/decompress bytes with a pretrained model (``model``) or online (``online``).
 
     ``device``: 'auto' (CUDA when present), 'cpu' or 'cuda'. ``threads``: torch threads used
-    while coding (part of what makes the probabilities reproducible). ``max_batch``: most
-    chunks advanced together (bounds the KV-cache memory).
+    while coding (recorded in the stream). ``chunk``: bytes per chunk (default: the model's
+    context or :data:`DEFAULT_CHUNK`, whichever is smaller). ``group``: chunks coded together.
+    ``mix``: the context-mixing recipe (``None``: the transformer alone).
     """
 
     def __init__(self, model=None, *, online: OnlineConfig | None = None, adapt: AdaptConfig | None = None,
-                 device: str = "auto", threads: int = 1, max_batch: int = 128) -> None:
+                 mix: MixConfig | None = MixConfig(), device: str = "auto", threads: int = DEFAULT_THREADS,
+                 chunk: int | None = None, group: int | None = None) -> None:
         if (model is None) == (online is None):
             raise ValueError("LMCoder needs exactly one of model= (pretrained) or online= (OnlineConfig)")
         if adapt is not None and model is None:
@@ -385,116 +314,164 @@ class LMCoder:
         self.requested_device = device
         self.device = resolve_device(device)
         self.threads = threads
-        self.max_batch = max_batch
-        self.online = online
-        self.adapt = adapt
+        self.online, self.adapt, self.mix = online, adapt, mix
         if model is not None:
             from kcomp.lm_coder.weights import model_id
 
             self.model = model.to(self.device).eval()
             self.base_id = model_id(self.model)
-            self.chunk = model.config.block_size
+            context = model.config.block_size
             if adapt is None:
-                self.mode, self.model_id = MODE_PRETRAINED, self.base_id
+                self.mode, recipe_id, default_group = MODE_PRETRAINED, self.base_id, DEFAULT_GROUP
             else:
-                self.mode, self.model_id = MODE_ADAPT, adapt_model_id(self.base_id, adapt)
+                self.mode, recipe_id, default_group = MODE_ADAPT, adapt_model_id(self.base_id, adapt), adapt.group_chunks
         else:
             self.model = None
-            self.mode = MODE_ONLINE
-            self.model_id = online_model_id(online)
-            self.chunk = online.block_size
-        self._memo: dict[bytes, float] = {}
+            self.mode, recipe_id, default_group = MODE_ONLINE, online_model_id(online), online.group_chunks
+            context = online.block_size
+        self.model_id = mixed_model_id(recipe_id, mix)
+        self.chunk = min(context, DEFAULT_CHUNK) if chunk is None else chunk
+        self.group = default_group if group is None else group
+        if not 1 <= self.chunk <= context or not 1 <= self.group <= 1024 or not 1 <= threads <= 64:
+            raise InputError(f"lm: chunk must be 1..{context} (the model's context), group 1..1024, threads 1..64")
 
     @property
     def learns(self) -> bool:
         return self.mode != MODE_PRETRAINED
+
+    @property
+    def min_bits_per_byte(self) -> float:
+        return (self.mix or MixConfig()).min_bits_per_byte
+
+    def _mixer(self) -> ContextMixer:
+        return ContextMixer(self.mix) if self.mix is not None else _NoMixer()
 
     def _learner(self, device: str) -> OnlineLearner:
         if self.mode == MODE_ONLINE:
             return OnlineLearner.fresh(self.online, device)
         return OnlineLearner.adapting(self.model, self.adapt, device)
 
-    def _groups(self, length: int):
-        cfg = self.online if self.mode == MODE_ONLINE else self.adapt
-        return _batches(length, self.chunk, cfg.group_chunks)
+    def _coding_model(self, device: str):
+        """(model, learner): the learner updates the model after each group (online/adapt)."""
+        if self.learns:
+            learner = self._learner(device)
+            return learner.model, learner
+        return (self.model if device == self.device else copy.deepcopy(self.model).to(device)), None
 
     # ---- coding ----
-    def _header(self, data: bytes, device: str, n_words: int) -> Header:
-        return Header(self.mode, device_class(device), self.model_id, len(data), self.chunk,
-                      -(-len(data) // self.chunk), stream_crc(data, n_words))
-
     def encode(self, data: bytes) -> bytes:
-        import constriction
+        """The full stream: header + one record per group (range coded, or raw when cheaper)."""
+        size = self.chunk * self.group
+        records = b"".join(self.encode_groups(data[i : i + size] for i in range(0, len(data), size)))
+        return self.header_for(len(data), zlib.crc32(data)).pack() + records
+
+    def header_for(self, length: int, data_crc: int) -> Header:
+        """The header of a stream of ``length`` bytes whose CRC32 is ``data_crc``."""
+        header = Header(self.mode, device_class(self.device), self.threads, self.model_id, length, self.chunk,
+                        self.group, -(-length // self.chunk), 0)
+        return dataclasses.replace(header, crc32=header.stream_crc(data_crc))
+
+    def encode_groups(self, groups: Iterable[bytes]) -> Iterator[bytes]:
+        """Records of consecutive groups (each ``chunk * group`` bytes, the last may be shorter)."""
         import torch
 
-        if len(data) > MAX_LENGTH:
-            raise InputError(f"lm: input of {len(data)} bytes exceeds the 4 GiB container limit")
-        if not data:
-            return self._header(data, self.device, 0).pack()
+        with deterministic(self.threads), torch.inference_mode(not self.learns):
+            model, learner = self._coding_model(self.device)
+            mixer = self._mixer()
+            groups = iter(groups)
+            block = next(groups, b"")
+            while block:
+                following = next(groups, b"")  # learners skip the update after the last group
+                yield self._encode_group(model, mixer, block)
+                if learner is not None and following:
+                    learner.update(block, _chunk_spans(len(block), self.chunk))
+                block = following
+
+    def _encode_group(self, model, mixer: ContextMixer, block: bytes) -> bytes:
+        import constriction
+
         family = _family()
+        rows, lengths = group_rows(block, self.chunk)
+        weights = mixer.snapshot()
         encoder = constriction.stream.queue.RangeEncoder()
-        with deterministic(self.threads), torch.no_grad():
-            if not self.learns:
-                for spans in _batches(len(data), self.chunk, self.max_batch):
-                    encode_spans(self.model, data, spans, self.device, encoder, family)
-            else:
-                learner = self._learner(self.device)
-                groups = self._groups(len(data))
-                for gi, spans in enumerate(groups):
-                    encode_spans(learner.model, data, spans, self.device, encoder, family)
-                    if gi + 1 < len(groups):
-                        learner.update(data, spans)
-        words = np.asarray(encoder.get_compressed(), dtype="<u4")
-        return self._header(data, self.device, len(words)).pack() + words.tobytes()
 
-    def decode(self, stream: bytes) -> bytes:
+        def emit(t, probs):
+            symbols = np.ascontiguousarray(rows[: len(probs), t], dtype=np.int32)
+            encoder.encode(symbols, family, probs)
+            return symbols
+
+        run_group(model, mixer, lengths, self.device, emit)
+        words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
+        if len(words) >= len(block):
+            mixer.restore(weights)  # the decoder only replays the counts of a raw group
+            return pack_record(RECORD_RAW, block)
+        return pack_record(RECORD_CODED, words)
+
+    def decode(self, stream: bytes, *, max_output: int | None = None) -> bytes:
+        """Invert :meth:`encode`; every header and record check runs before the model does."""
+        stream = _as_stream(stream)
+        header = self.open(stream[:HEADER_BYTES], len(stream), max_output)
+        records = list(iter_records(io.BytesIO(stream[HEADER_BYTES:]), header, self.min_bits_per_byte))
+        return b"".join(self.decode_groups(header, iter(records)))
+
+    def open(self, head: bytes, stream_bytes: int | None, max_output: int | None) -> Header:
+        """Validate a stream's header against this coder and ``max_output`` (bytes)."""
+        header = read_header(head, stream_bytes)
+        self.check_header(header)
+        if max_output is not None and header.length > max_output:
+            raise OutputLimitError(f"lm: the stream holds {header.length:,} bytes, over max_output={max_output:,}")
+        return header
+
+    def decode_groups(self, header: Header, records: Iterator[tuple[int, bytes]]) -> Iterator[bytes]:
+        """Decode group by group (constant memory); the CRC is checked after the last group."""
         import constriction
         import torch
 
-        header, payload = parse_header(stream)
-        self.check_header(header)
         device = self._decode_device(header.device)
-        if header.length == 0:
-            out = b""
-        else:
-            words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
-            decoder = constriction.stream.queue.RangeDecoder(words)
-            family = _family()
-            buf = bytearray(header.length)
-            with deterministic(self.threads), torch.no_grad():
-                if not self.learns:
-                    model = self.model if device == self.device else copy.deepcopy(self.model).to(device)
-                    for spans in _batches(header.length, self.chunk, self.max_batch):
-                        decode_spans(model, spans, device, decoder, family, buf)
+        family = _family()
+        crc = 0
+        with deterministic(header.threads), torch.inference_mode(not self.learns):
+            model, learner = self._coding_model(device)
+            mixer = self._mixer()
+            for index, (kind, payload) in enumerate(records):
+                start, end = header.group_span(index)
+                rows, lengths = group_rows(bytes(end - start), header.chunk)
+                if kind == RECORD_RAW:
+                    rows[:] = group_rows(payload, header.chunk)[0]
+                    replay_group(mixer, rows, lengths)
                 else:
-                    learner = self._learner(device)
-                    groups = self._groups(header.length)
-                    for gi, spans in enumerate(groups):
-                        decode_spans(learner.model, spans, device, decoder, family, buf)
-                        if gi + 1 < len(groups):
-                            learner.update(buf, spans)
-            if not decoder.maybe_exhausted():
-                raise CorruptStreamError("lm: trailing data after the coded bytes: the stream is corrupted")
-            out = bytes(buf)
-        if stream_crc(out, len(payload) // 4) != header.crc32:
-            raise CorruptStreamError(
-                f"lm: CRC32 mismatch after decoding {header.length} bytes: the stream is corrupted "
-                f"(or was coded on a {header.device} machine that rounds differently from this one)"
-            )
-        return out
+                    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
+
+                    def take(t, probs, rows=rows, decoder=decoder):
+                        symbols = np.asarray(decoder.decode(family, probs), dtype=np.int32)
+                        rows[: len(probs), t] = symbols
+                        return symbols
+
+                    run_group(model, mixer, lengths, device, take)
+                    if not decoder.maybe_exhausted():
+                        raise CorruptStreamError(f"lm: group {index + 1} has data left after its bytes: corrupted")
+                out = rows.reshape(-1)[: end - start].tobytes()
+                if learner is not None and index + 1 < header.n_groups:
+                    learner.update(out, _chunk_spans(end - start, header.chunk))
+                crc = zlib.crc32(out, crc)
+                if index + 1 == header.n_groups and header.stream_crc(crc) != header.crc32:
+                    raise CorruptStreamError(
+                        f"lm: CRC32 mismatch after decoding {header.length} bytes: the stream is corrupted "
+                        f"(or was coded on a {header.device} machine that rounds differently from this one)")
+                yield out
+        if header.length == 0 and header.stream_crc(0) != header.crc32:
+            raise CorruptStreamError("lm: CRC32 mismatch on an empty stream: corrupted")
 
     def check_header(self, header: Header) -> None:
         if header.mode != self.mode:
-            raise CorruptStreamError(
-                f"lm: stream was coded in {_MODES[header.mode]} mode, this coder is {_MODES[self.mode]}"
-            )
+            raise CorruptStreamError(f"lm: stream was coded in {MODES[header.mode]} mode, this coder is {MODES[self.mode]}")
         if header.model_id != self.model_id:
             raise CorruptStreamError(
                 f"lm: stream was coded with model {header.model_id.hex()}, this coder has model "
-                f"{self.model_id.hex()} (different weights or online recipe)"
-            )
-        if header.chunk != self.chunk:
-            raise CorruptStreamError(f"lm: chunk length {header.chunk} in stream, model uses {self.chunk}")
+                f"{self.model_id.hex()} (different weights, online recipe or mixer)")
+        context = self.model.config.block_size if self.model is not None else self.online.block_size
+        if header.chunk > context:
+            raise CorruptStreamError(f"lm: chunk length {header.chunk} in stream exceeds the model's context {context}")
 
     def _decode_device(self, stream_class: str) -> str:
         import torch
@@ -507,54 +484,80 @@ class LMCoder:
             return "cpu"
         here = "CUDA is not available here" if not torch.cuda.is_available() else f"this coder runs on {self.device}"
         raise DeviceMismatchError(
-            f"lm: stream was coded on {stream_class} and can only be decoded bit-exactly on {stream_class}; {here}"
-        )
+            f"lm: stream was coded on {stream_class} and can only be decoded bit-exactly on {stream_class}; {here}")
 
-    # ---- code lengths without coding ----
+    # ---- code lengths without coding (the fast path) ----
     def code_lengths(self, data: bytes) -> np.ndarray:
-        """Ideal bits of every byte of ``data`` (teacher forced; online: prequential)."""
-        import torch
-
-        if self.learns:
-            return self._prequential(data)
-        out = np.zeros(len(data))
-        with deterministic(self.threads), torch.no_grad():
-            for s in range(0, len(data), self.chunk):
-                out[s : s + self.chunk] = chunk_code_lengths(self.model, data[s : s + self.chunk], self.device)
-        return out
-
-    def _prequential(self, data: bytes) -> np.ndarray:
-        import torch
-
-        out = np.zeros(len(data))
-        if not data:
-            return out
-        with deterministic(self.threads):
-            learner = self._learner(self.device)
-            groups = self._groups(len(data))
-            for gi, spans in enumerate(groups):
-                with torch.no_grad():
-                    for s, e in spans:
-                        out[s:e] = chunk_code_lengths(learner.model, data[s:e], self.device)
-                if gi + 1 < len(groups):
-                    learner.update(data, spans)
-        return out
+        """Bits of every byte: the coder's own probabilities (8 for bytes of raw-stored groups)."""
+        return self._price(data)[0]
 
     def payload_bits(self, data: bytes) -> float:
-        """Sum of -log2 p over ``data`` (pretrained: per-chunk memo, so shared prefixes are cheap)."""
-        if self.learns:
-            return float(self._prequential(data).sum())
+        """Bits of everything after the header: records, coded or raw as the encoder would choose."""
+        return self._price(data)[1]
+
+    def _price(self, data: bytes) -> tuple[np.ndarray, float]:
         import torch
 
+        size = self.chunk * self.group
+        out = np.zeros(len(data))
         total = 0.0
-        with deterministic(self.threads), torch.no_grad():
-            for s in range(0, len(data), self.chunk):
-                chunk = data[s : s + self.chunk]
-                bits = self._memo.get(chunk)
-                if bits is None:
-                    bits = float(chunk_code_lengths(self.model, chunk, self.device).sum())
-                    if len(self._memo) >= 4096:
-                        self._memo.pop(next(iter(self._memo)))
-                    self._memo[chunk] = bits
-                total += bits
-        return total
+        with deterministic(self.threads), torch.inference_mode(not self.learns):
+            model, learner = self._coding_model(self.device)
+            mixer = self._mixer()
+            for start in range(0, len(data), size):
+                block = data[start : start + size]
+                bits = self._price_group(model, mixer, block)
+                out[start : start + len(block)] = bits
+                total += 8 * RECORD_BYTES + _record_bits(bits)
+                if learner is not None and start + size < len(data):
+                    learner.update(block, _chunk_spans(len(block), self.chunk))
+        return out, total
+
+    def _price_group(self, model, mixer: ContextMixer, block: bytes) -> np.ndarray:
+        """Bits of every byte of one group as the encoder would code it (8 each if stored raw)."""
+        rows, lengths = group_rows(block, self.chunk)
+        weights = mixer.snapshot()
+        bits = np.zeros(rows.shape)
+        run_group(model, mixer, lengths, self.device, price_step(rows, bits))
+        bits = bits.reshape(-1)[: len(block)]
+        if _record_bits(bits) >= 8 * len(block):
+            mixer.restore(weights)
+            return np.full(len(block), 8.0)
+        return bits
+
+    def joint_payload_bits(self, prefix: bytes, suffixes) -> list[float]:
+        """``payload_bits(prefix + s)`` for every s, pricing the groups that lie wholly inside
+        ``prefix`` once (pretrained mode: nothing else changes the state they leave)."""
+        import torch
+
+        if self.learns:
+            return [self.payload_bits(prefix + s) for s in suffixes]
+        size = self.chunk * self.group
+        shared = len(prefix) // size * size
+        results = []
+        with deterministic(self.threads), torch.inference_mode():
+            mixer = self._mixer()
+            base = sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, mixer, prefix[i : i + size]))
+                       for i in range(0, shared, size))
+            for suffix in suffixes:
+                rest = prefix[shared:] + suffix
+                own = copy.deepcopy(mixer)
+                results.append(base + sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, own, rest[i : i + size]))
+                                          for i in range(0, len(rest), size)))
+        return results
+
+
+def _record_bits(bits: np.ndarray) -> float:
+    """Payload bits of a group's record: whole 32-bit words of range code, or its raw bytes."""
+    coded = 32 * np.ceil((bits.sum() + 1) / 32)
+    return float(min(coded, 8.0 * len(bits)))
+
+
+def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunk, length)) for s in range(0, length, chunk)]
+
+
+def _as_stream(stream) -> bytes:
+    from kcomp._inputs import to_bytes
+
+    return to_bytes(stream, name="lm stream", allow_str=False)

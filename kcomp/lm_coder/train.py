@@ -239,7 +239,7 @@ def main(argv=None) -> int:
 
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--size", default="large", choices=sorted(SIZES), help="model size (default large)")
-    ap.add_argument("--out", default=None, help="weights file to write (default: weights/byte-gpt-SIZE.safetensors)")
+    ap.add_argument("--out", default=None, help="weights file to write (default: byte-gpt-SIZE.safetensors in the working directory for 'kcomp train'; the package's weights folder for 'python -m kcomp.lm_coder.train')")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--tokens-per-step", type=int, default=2048)
     ap.add_argument("--lr", type=float, default=4e-3)
@@ -251,12 +251,14 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--recipe-json", default=None, help="also write the recipe/results JSON here")
 
 
-def run_from_args(args) -> int:
+def run_from_args(args, default_out: str | None = None) -> int:
+    """Train as ``args`` say; the weights go to ``--out``, else ``default_out``, else (the
+    project's own recipe, ``python -m kcomp.lm_coder.train``) the package's weights folder."""
     from kcomp.lm_coder.weights import weights_path
 
     config = {**BASE_CONFIG, **SIZES[args.size], **json.loads(args.config or "{}")}
     recipe = train(
-        args.out or str(weights_path(f"byte-gpt-{args.size}")),
+        args.out or default_out or str(weights_path(f"byte-gpt-{args.size}")),
         steps=args.steps,
         tokens_per_step=args.tokens_per_step,
         lr=args.lr,
