@@ -125,21 +125,21 @@ def test_pretrained_round_trip_and_beats_raw(pretrained, samples):
     data = samples["prose"]
     stream = pretrained.compress(data)
     assert pretrained.decompress(stream) == data
-    # trained on English: far below 8 bits/byte on (unseen) prose, even the small default model
-    assert 8 * len(stream) / len(data) < 4.0
+    # trained on English: far below 8 bits/byte on (unseen) prose
+    assert 8 * len(stream) / len(data) < 3.2
     assert get_compressor("lm:cpu").decompress(stream) == data
 
 
-def test_largest_shipped_model_beats_xz_on_unseen_prose():
+def test_default_lm_beats_xz_and_ppmd_on_unseen_prose():
     import lzma
-
-    large = LMCompressor(weights="byte-gpt-large", device="cpu")  # the default trades ratio for speed
 
     gpl = Path("/usr/share/common-licenses/GPL-3")
     if not gpl.exists():
         pytest.skip("/usr/share/common-licenses/GPL-3 not present")
-    data = gpl.read_bytes()[:8192]  # licence prose: never in the training corpus
-    assert large.size_bits(data) < 8 * len(lzma.compress(data, preset=9))
+    data = gpl.read_bytes()  # licence prose: nothing under common-licenses is in the training corpus
+    lm_bits = get_compressor("lm:cpu").size_bits(data)
+    assert lm_bits < 8 * len(lzma.compress(data, preset=9))
+    assert lm_bits < 0.95 * get_compressor("ppmd").size_bits(data)  # measured: 12.9% fewer bits
 
 
 def test_multiple_batches_and_partial_chunk():
@@ -555,4 +555,5 @@ def test_cli_train_writes_to_the_working_directory(tmp_path, monkeypatch):
     src = tmp_path / "t.txt"
     src.write_bytes(b"weights given by a case-preserving spec " * 3)
     assert main(["compress", str(src), "-c", f"lm:cpu:weights={out}", "-q"]) == 0
-    assert get_compressor(f"lm:weights={out}").decompress((tmp_path / "t.txt.kc").read_bytes()) == src.read_bytes()
+    assert main(["decompress", str(tmp_path / "t.txt.kc"), "-o", str(tmp_path / "back.txt")]) == 0  # the .kc header names the weights
+    assert (tmp_path / "back.txt").read_bytes() == src.read_bytes()
