@@ -90,7 +90,7 @@ def random_lm():
     pytest.importorskip("torch")
     import torch
 
-    from kcomp.lm_coder.compressor import LMCompressor
+    from kcomp.lm_coder import LMCompressor
     from kcomp.lm_coder.model import ByteGPT, ModelConfig
 
     torch.manual_seed(0)
