@@ -244,3 +244,20 @@ def test_lm_is_not_a_default_for_binary_input(monkeypatch, tmp_path):
     assert any("left out of the defaults" in n and "binary" in n for n in r.notes)
     texts = score_dataset(["some text " * 20, "more text " * 30], progress=False, n_jobs=1, curve_bytes=0)
     assert [c.spec for c in texts.compressors] == ["gzip:9", "lm"]
+
+
+def test_cli_directory_globs_and_bad_rows(tmp_path, debian_texts, capsys):
+    """score reads inputs like every command: cache folders skipped, --exclude, --skip-bad-rows."""
+    corpus = tmp_path / "corpus"
+    (corpus / "__pycache__").mkdir(parents=True)
+    (corpus / "tests").mkdir()
+    for i, text in enumerate(debian_texts[:4]):
+        (corpus / f"d{i}.txt").write_text(text)
+    (corpus / "__pycache__" / "x.pyc").write_bytes(b"\x00cache")
+    (corpus / "tests" / "t.txt").write_text(debian_texts[5])
+    assert _cli_ok([str(corpus), "--no-near-dups"], capsys)["n_samples"] == 5
+    assert _cli_ok([str(corpus), "--no-near-dups", "--exclude", "tests"], capsys)["n_samples"] == 4
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps({"text": t}) for t in [debian_texts[0], None, debian_texts[1]]) + "\n")
+    assert "row 2" in _cli_error([str(rows)], capsys)
+    assert _cli_ok([str(rows), "--no-near-dups", "--skip-bad-rows"], capsys)["n_samples"] == 2

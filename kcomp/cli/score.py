@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from kcomp.cli.common import add_compressor_arg, add_json_arg, print_json
+from kcomp.cli.common import (
+    add_compressor_arg, add_directory_args, add_json_arg, print_json, report_skipped, text_source,
+)
 
 
 def _positive_int(value: str) -> int:
@@ -65,13 +67,16 @@ def cmd_score(args) -> int:
 
     if args.per_sample:
         check_path(Path(args.per_sample))
+    data = args.path if args.binary else text_source(args, args.path)
     result = score_dataset(
-        args.path, args.compressors, field=args.field, binary_chunk=args.binary, sample=args.sample, seed=args.seed,
+        data, args.compressors, field=args.field, binary_chunk=args.binary, sample=args.sample, seed=args.seed,
         n_jobs=args.n_jobs,
         chunk_bytes=args.chunk_bytes, near_dup_threshold=None if args.no_near_dups else args.near_dup_threshold,
         near_dup_compressor=args.near_dup_compressor, lsh_threshold=args.lsh_threshold,
         curve_compressor=args.curve_compressor, curve_bytes=args.curve_bytes, lm_bytes=args.lm_bytes,
         progress=False if args.quiet else None)
+    if not args.binary:
+        report_skipped(data)
     if args.per_sample:
         result.write_per_sample(args.per_sample)
     _write_outputs(result, args, args.plot_prefix or "score")
@@ -113,6 +118,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("path", metavar="PATH")
     add_compressor_arg(p, default="gzip, zstd:19, lzma (+ lm on CUDA)", multiple=True)
     p.add_argument("--field", help="text column of a .jsonl/.csv/Parquet/Arrow file (default: text, content, ...)")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="skip rows whose text field is missing, null or not a string (counted and reported)")
+    add_directory_args(p)
     p.add_argument("--binary", type=_size, nargs="?", const=4096, metavar="SIZE",
                    help="read PATH as raw bytes in fixed-size chunks (default 4K), one sample each")
     p.add_argument("--per-sample", metavar="FILE", help="write one row of scores per sample (.jsonl or .parquet)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kcomp.errors import InputError
@@ -100,9 +100,14 @@ def path_source(path: str | Path, field_name: str | None = None, *, binary_chunk
 
 
 def make_source(data, field_name: str | None = None, *, binary_chunk: int | None = None) -> Source:
-    """A path, or an iterable of str/bytes (a one-shot iterator is held to be read twice)."""
+    """A path, a :class:`kcomp.io.TextSource`, or an iterable of str/bytes (a one-shot iterator is
+    held to be read twice)."""
     if isinstance(data, (str, Path)):
         return path_source(data, field_name, binary_chunk=binary_chunk)
+    from kcomp.io import TextSource
+
+    if isinstance(data, TextSource):  # a reader configured by the caller (globs, bad rows, field)
+        return Source(str(data.path), _guarded(str(data.path), lambda: iter(data)), _count(data.path, None), data)
     if isinstance(data, (bytes, bytearray)):
         raise InputError("pass a list of samples (or a path), not a single bytes object")
     if isinstance(data, Iterator):
