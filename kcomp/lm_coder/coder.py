@@ -119,6 +119,10 @@ def _family():
 StepFn = Callable[[int, np.ndarray], np.ndarray]
 
 
+#: dtype of the coder's key/value cache (the stream's model id says ``kv=bf16``)
+KV_DTYPE_NAME = "bfloat16"
+
+
 def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn) -> None:
     """Advance the chunks of one group (only the last may be shorter) one byte a step."""
     import torch
@@ -126,9 +130,13 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
 
     from kcomp.lm_coder.model import BOS, KVCache
 
+    KV_DTYPE = getattr(torch, KV_DTYPE_NAME)
+
     batch, span = len(lengths), max(lengths)
     param = next(model.parameters())
-    cache = KVCache(dataclasses.replace(model.config, block_size=span), batch, param.device, param.dtype)
+    # bfloat16 keys/values: the attention over the cache is memory bound, and half the bytes make
+    # the whole coder ~30% faster on CPU (same or slightly better bits; part of the model id)
+    cache = KVCache(dataclasses.replace(model.config, block_size=span), batch, param.device, KV_DTYPE)
     tokens = torch.full((batch,), BOS, dtype=torch.int64, device=device)
     mixer.begin_group(batch)
     for t in range(span):
@@ -280,7 +288,7 @@ def adapt_model_id(base_id: bytes, config: AdaptConfig) -> bytes:
 def mixed_model_id(base_id: bytes, mix: MixConfig | None) -> bytes:
     """Model id of a stream: the transformer's id combined with the mixer recipe."""
     recipe = mix.to_json() if mix is not None else "none"
-    return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + base_id).digest()[:8]
+    return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + b"\0kv=bf16" + base_id).digest()[:8]
 
 
 class _NoMixer(ContextMixer):

@@ -86,6 +86,14 @@ class KVCache:
         self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
         self.pos = 0  #: number of positions already stored
         self.batch = batch
+        #: ALiBi rows of every position as slices of one row: entry j is -slope * (block_size - 1 - j)
+        dist = torch.arange(config.block_size - 1, -1, -1, dtype=torch.float32)
+        self._alibi = (-alibi_slopes(config.n_head).view(-1, 1) * dist).view(1, config.n_head, 1, -1).to(
+            device=device, dtype=dtype)
+
+    def alibi_row(self, pos: int) -> torch.Tensor:
+        """(1, n_head, 1, pos + 1): -slope * (pos - j) for the cached positions j = 0..pos."""
+        return self._alibi[..., self._alibi.shape[-1] - 1 - pos :]
 
     def shrink(self, batch: int) -> None:
         """Keep only the first ``batch`` sequences (finished sequences are dropped from the end)."""
@@ -122,20 +130,21 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
-    def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int) -> torch.Tensor:
-        """x: (B, 1, C); writes this position's key/value at ``pos`` and attends to 0..pos."""
+    def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int,
+             bias: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, 1, C); writes this position's key/value at ``pos`` and attends to 0..pos.
+
+        ``bias``: the (1, n_head, 1, pos + 1) ALiBi row of this position (see
+        :meth:`ByteGPT.step`), or None (no positional bias: all the cache is the past).
+        """
         B, _, C = x.shape
         q, k, v = self._split(x)
         k_buf[:, :, pos : pos + 1] = k
         v_buf[:, :, pos : pos + 1] = v
         keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
-        att = (q @ keys.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
-        if self.alibi:
-            dist = pos - torch.arange(pos + 1, device=x.device, dtype=att.dtype)
-            att = att - self.slopes * dist.view(1, 1, 1, -1)
-        att = F.softmax(att, dim=-1)  # no mask: only the past is in the cache
-        y = (att @ values).transpose(1, 2).contiguous().view(B, 1, C)
-        return self.c_proj(y)
+        # torch's fused CPU kernel over the cache slice: no (B, n_head, 1, pos + 1) temporaries
+        y = F.scaled_dot_product_attention(q.to(k_buf.dtype), keys, values, attn_mask=bias)
+        return self.c_proj(y.transpose(1, 2).reshape(B, 1, C).to(x.dtype))
 
 
 class MLP(nn.Module):
@@ -160,8 +169,8 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x), bias)
         return x + self.mlp(self.ln_2(x))
 
-    def step(self, x, k_buf, v_buf, pos: int) -> torch.Tensor:
-        x = x + self.attn.step(self.ln_1(x), k_buf, v_buf, pos)
+    def step(self, x, k_buf, v_buf, pos: int, bias: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn.step(self.ln_1(x), k_buf, v_buf, pos, bias)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -222,8 +231,11 @@ class ByteGPT(nn.Module):
         x = self.wte(tokens.view(-1, 1))
         if self.wpe is not None:
             x = x + self.wpe.weight[pos : pos + 1]
+        bias = None
+        if self.config.alibi:  # -slope * distance of every cached position 0..pos to pos
+            bias = cache.alibi_row(pos)
         for block, k_buf, v_buf in zip(self.blocks, cache.k, cache.v):
-            x = block.step(x, k_buf, v_buf, pos)
+            x = block.step(x, k_buf, v_buf, pos, bias)
         cache.pos = pos + 1
         return self.lm_head(self.ln_f(x))[:, 0, :]
 
