@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "K", "K_cond", "K_joint", "mutual_information", "ncd",
     "Compressor", "describe_compressors", "get_compressor", "list_compressors", "register",
-    "ncd_matrix", "ncd_topk", "compress_file", "decompress_file", "score_dataset", "subadditivity", "select",
+    "ncd_matrix", "ncd_topk", "compress_file", "decompress_file", "score_dataset", "subadditivity", "select", "axioms",
     "CorruptStreamError", "InputError", "KcompError", "OutputLimitError", "UnknownCompressorError",
     "NCDKNNClassifier", "CompressionClassifier", "CodeLengthFeatures", "NCDPrototypeFeatures",
     "window_warning", "datasets", "io",
