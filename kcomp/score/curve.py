@@ -34,7 +34,7 @@ class LearningCurve:
 def _prefix_costs(comp: Compressor, stream: bytes, grid: np.ndarray) -> tuple[np.ndarray, str]:
     """Cumulative code length (bits) at each grid position, and how it was measured."""
     if comp.prequential:
-        cum = np.concatenate([[0.0], np.cumsum(np.asarray(comp.code_lengths(stream), dtype=float))])
+        cum = np.concatenate([[0.0], np.cumsum(np.asarray(comp.prequential_code_lengths(stream), dtype=float))])
         return cum[grid], f"{comp.spec}: per-position prequential code lengths summed over a geometric grid"
     sizes = [0.0]
     for g in grid[1:]:
