@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("constriction")
 pytest.importorskip("safetensors")
+pytest.importorskip("numba")
 
 from kcomp.compressors import get_compressor  # noqa: E402
 from kcomp.errors import CorruptStreamError, InputError, OutputLimitError, UnknownCompressorError  # noqa: E402
@@ -30,6 +31,7 @@ from kcomp.lm_coder import (  # noqa: E402
 )
 from kcomp.lm_coder.container import HEADER_BITS, HEADER_BYTES, RECORD_BYTES, read_header  # noqa: E402
 from kcomp.lm_coder.model import ByteGPT, ModelConfig, chunk_inputs  # noqa: E402
+from kcomp.lm_coder.pricing import STREAM_TOLERANCE_BITS_PER_BYTE  # noqa: E402
 
 TINY = ModelConfig(block_size=64, n_layer=2, n_head=2, n_embd=32)
 SMALL_ONLINE = OnlineConfig(block_size=64, n_layer=1, n_head=2, n_embd=32, group_chunks=2, steps_per_update=2)
@@ -169,8 +171,9 @@ def test_size_bits_agrees_with_coded_size(which, tiny, pretrained, samples):
         coded_bits = 8 * len(c.compress(data))
         fast = c.size_bits(data)
         groups = n_groups(c, data)
-        # one range coder per group: at most one 32-bit word of flush + padding, plus quantisation
-        assert abs(coded_bits - fast) <= 0.001 * fast + 64 * groups, (name, coded_bits, fast)
+        # size_bits is teacher-forced (an estimate, see kcomp.lm_coder.pricing); one range coder
+        # per group: at most one 32-bit word of flush + padding, plus quantisation
+        assert abs(coded_bits - fast) <= STREAM_TOLERANCE_BITS_PER_BYTE * len(data) + 64 * groups, (name, coded_bits, fast)
         per_pos = c.code_lengths(data)
         assert per_pos.shape == (len(data),)
         assert abs(per_pos.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - fast) <= 32 * groups

@@ -29,7 +29,7 @@ from kcomp.lm_coder.coder import AdaptConfig, LMCoder, OnlineConfig
 from kcomp.lm_coder.mix import MixConfig
 from kcomp.lm_coder.container import HEADER_BITS, HEADER_BYTES, MODE_ADAPT, MODE_ONLINE, MODE_PRETRAINED, iter_records
 
-_NEEDS = ("torch", "constriction", "safetensors")
+_NEEDS = ("torch", "constriction", "safetensors", "numba")
 _as_bytes = partial(to_bytes, name="lm input", allow_str=False)  # the lm codec takes bytes only
 
 

@@ -55,6 +55,7 @@ from kcomp.lm_coder.container import (
     read_header,
 )
 from kcomp.lm_coder.mix import ContextMixer, MixConfig
+from kcomp.lm_coder.pricing import pipelined, teacher_forced_log_probs
 
 DEFAULT_CHUNK = 256  #: bytes per chunk (attention cost grows with it; see the README)
 DEFAULT_GROUP = 256  #: chunks per group for the pretrained model (one KV cache of this batch)
@@ -171,17 +172,6 @@ def group_rows(data: bytes, chunk: int) -> tuple[np.ndarray, list[int]]:
     return rows.reshape(n, chunk), lengths
 
 
-def price_step(rows: np.ndarray, bits: np.ndarray) -> StepFn:
-    """A step function that records -log2 p of the true bytes into ``bits`` (no coding)."""
-
-    def step(t, probs):
-        symbols = rows[: len(probs), t].astype(np.int32)
-        bits[: len(probs), t] = -np.log2(probs[np.arange(len(probs)), symbols].astype(np.float64))
-        return symbols
-
-    return step
-
-
 # -- online learning ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OnlineConfig:
@@ -288,7 +278,7 @@ def adapt_model_id(base_id: bytes, config: AdaptConfig) -> bytes:
 def mixed_model_id(base_id: bytes, mix: MixConfig | None) -> bytes:
     """Model id of a stream: the transformer's id combined with the mixer recipe."""
     recipe = mix.to_json() if mix is not None else "none"
-    return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + b"\0kv=bf16" + base_id).digest()[:8]
+    return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + b"\0kv=bf16\0mix=v2" + base_id).digest()[:8]
 
 
 class _NoMixer(ContextMixer):
@@ -298,8 +288,12 @@ class _NoMixer(ContextMixer):
         super().__init__(MixConfig(orders=(1,), table_bits=8))
 
     def predict(self, nn_logp: np.ndarray) -> np.ndarray:
-        self._log_models = None
+        self._predicted = False
         return np.exp(nn_logp) * self._scale + self._floor
+
+    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
+        true_logp = np.take_along_axis(nn_logp, rows[..., None].astype(np.int64), axis=-1)[..., 0]
+        return -np.log2((np.exp(true_logp) * self._scale + self._floor).astype(np.float64))
 
 
 # -- public coder ---------------------------------------------------------------------------------
@@ -511,27 +505,31 @@ class LMCoder:
         total = 0.0
         with deterministic(self.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
-            mixer = self._mixer()
-            for start in range(0, len(data), size):
-                block = data[start : start + size]
-                bits = self._price_group(model, mixer, block)
-                out[start : start + len(block)] = bits
+            blocks = [data[start : start + size] for start in range(0, len(data), size)]
+            for start, bits in zip(range(0, len(data), size), self._price_groups(model, self._mixer(), blocks, learner)):
+                out[start : start + len(bits)] = bits
                 total += 8 * RECORD_BYTES + _record_bits(bits)
-                if learner is not None and start + size < len(data):
-                    learner.update(block, _chunk_spans(len(block), self.chunk))
         return out, total
 
-    def _price_group(self, model, mixer: ContextMixer, block: bytes) -> np.ndarray:
-        """Bits of every byte of one group as the encoder would code it (8 each if stored raw)."""
-        rows, lengths = group_rows(block, self.chunk)
-        weights = mixer.snapshot()
-        bits = np.zeros(rows.shape)
-        run_group(model, mixer, lengths, self.device, price_step(rows, bits))
-        bits = bits.reshape(-1)[: len(block)]
-        if _record_bits(bits) >= 8 * len(block):
-            mixer.restore(weights)
-            return np.full(len(block), 8.0)
-        return bits
+    def _price_groups(self, model, mixer: ContextMixer, blocks: list[bytes], learner=None) -> Iterator[np.ndarray]:
+        """Bits of every byte of each group as the encoder would code it (8 each if stored raw),
+        from teacher-forced log-probabilities (:mod:`kcomp.lm_coder.pricing`: an estimate within
+        a documented tolerance of the stream); a learner is updated after each group but the last."""
+        groups = (group_rows(block, self.chunk) for block in blocks)
+
+        def log_probs(rows, lengths):
+            return teacher_forced_log_probs(model, rows, max(lengths), self.device)
+
+        for index, (rows, lengths, logp) in enumerate(pipelined(groups, log_probs, ahead=learner is None)):
+            block = blocks[index]
+            weights = mixer.snapshot()
+            bits = mixer.price_group(logp, rows[:, : max(lengths)], lengths).reshape(-1)[: len(block)]
+            if _record_bits(bits) >= 8 * len(block):
+                mixer.restore(weights)  # stored raw: the counts stay, the mixing weights do not
+                bits = np.full(len(block), 8.0)
+            yield bits
+            if learner is not None and index + 1 < len(blocks):
+                learner.update(block, _chunk_spans(len(block), self.chunk))
 
     def joint_payload_bits(self, prefix: bytes, suffixes) -> list[float]:
         """``payload_bits(prefix + s)`` for every s, pricing the groups that lie wholly inside
@@ -542,17 +540,15 @@ class LMCoder:
             return [self.payload_bits(prefix + s) for s in suffixes]
         size = self.chunk * self.group
         shared = len(prefix) // size * size
-        results = []
+
+        def payload(mixer, data):
+            blocks = [data[i : i + size] for i in range(0, len(data), size)]
+            return sum(8 * RECORD_BYTES + _record_bits(bits) for bits in self._price_groups(self.model, mixer, blocks))
+
         with deterministic(self.threads), torch.inference_mode():
             mixer = self._mixer()
-            base = sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, mixer, prefix[i : i + size]))
-                       for i in range(0, shared, size))
-            for suffix in suffixes:
-                rest = prefix[shared:] + suffix
-                own = copy.deepcopy(mixer)
-                results.append(base + sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, own, rest[i : i + size]))
-                                          for i in range(0, len(rest), size)))
-        return results
+            base = payload(mixer, prefix[:shared])
+            return [base + payload(copy.deepcopy(mixer), prefix[shared:] + suffix) for suffix in suffixes]
 
 
 def _record_bits(bits: np.ndarray) -> float:

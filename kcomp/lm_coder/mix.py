@@ -9,7 +9,7 @@ active chunk, a distribution over the 256 byte values that mixes
   chunks and all groups of the stream, updated after every step with the bytes of that step,
 
 as ``p(b) ∝ exp(Σ_i w_i log p_i(b))`` with weights learned online (one gradient step on the log
-loss per step, summed over the chunks). Each model's weight is chosen by its own confidence
+loss per step, averaged over the chunks). Each model's weight is chosen by its own confidence
 bucket (count models: how often the context was seen; transformer: its top probability), so a
 context seen once weighs less than one seen a thousand times. Every symbol keeps at least
 ``2**-floor_bits`` of probability, so no byte costs less than ~``256 * 2**-floor_bits / ln 2``
@@ -17,7 +17,8 @@ bits: that bounds how many bytes a payload can announce (see :data:`MIN_BITS_PER
 
 Everything here is computed from bytes already coded, in a fixed order with fixed array shapes,
 so encoder, decoder and the pricing pass (``size_bits``) compute identical numbers on one
-machine. Table updates are integer adds (``np.add.at``: commutative, deterministic).
+machine. Table updates are integer adds, chunk by chunk in chunk order (a context's counts are
+halved as soon as one passes ``count_limit``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 _N_BUCKETS = 16
 
 
@@ -40,7 +40,9 @@ class MixConfig:
     table_bits: int = 15  #: rows of each hashed count table: 2**table_bits contexts
     alpha: float = 0.05  #: additive prior of the count estimates
     count_limit: int = 1023  #: a context's counts are halved when one exceeds this (adaptivity)
-    lr: float = 0.005  #: mixer learning rate (per byte)
+    #: mixer learning rate per step; the step's gradient is AVERAGED over its chunks, so the group
+    #: size does not scale it (chosen on licences, C headers and Spanish fortunes: 0.25)
+    lr: float = 0.25
     nn_weight: float = 1.0  #: initial weight of the transformer
     count_weight: float = 0.2  #: initial weight of every count model
     floor_bits: int = 16  #: every symbol keeps at least 2**-floor_bits of probability
@@ -60,29 +62,46 @@ class MixConfig:
         return -math.log2(1.0 - 255.0 * 2.0**-self.floor_bits)
 
 
+def _kernels():
+    """The compiled kernels (numba is imported on first use, not with kcomp)."""
+    from kcomp.lm_coder import mix_kernels
+
+    return mix_kernels
+
+
 class ContextMixer:
     """Shared count tables + mixing weights; call :meth:`begin_group`, then per step
-    :meth:`contexts`, :meth:`predict` (optional) and :meth:`learn`."""
+    :meth:`contexts`, :meth:`predict` (optional) and :meth:`learn` (numba kernels in
+    :mod:`kcomp.lm_coder.mix_kernels`), or :meth:`price_group` for a whole group at once."""
 
     def __init__(self, config: MixConfig) -> None:
+        _kernels()  # fail early when numba is missing
         self.config = config
-        n_models = 1 + len(config.orders)
-        self.tables = [np.zeros((1 << config.table_bits, 256), dtype=np.uint16) for _ in config.orders]
-        self.weights = np.full((n_models, _N_BUCKETS), config.count_weight, dtype=np.float32)
+        n_orders = len(config.orders)
+        self.tables = np.zeros((n_orders, 1 << config.table_bits, 256), dtype=np.uint16)
+        self.weights = np.full((n_orders + 1, _N_BUCKETS), config.count_weight, dtype=np.float32)
         self.weights[0] = config.nn_weight
-        self._masks = [(np.uint64((1 << (8 * min(k, 8))) - 1), np.uint64((1 << (8 * max(k - 8, 0))) - 1))
-                       for k in config.orders]
+        self._orders = np.array(config.orders, dtype=np.int64)
+        self._low = np.array([(1 << (8 * min(k, 8))) - 1 for k in config.orders], dtype=np.uint64)
+        self._high = np.array([(1 << (8 * max(k - 8, 0))) - 1 for k in config.orders], dtype=np.uint64)
         self._shift = np.uint64(64 - config.table_bits)
         self._history = np.zeros((2, 0), dtype=np.uint64)  #: last 8 bytes, and the 8 before them
-        self._rows: list[np.ndarray] = []
         self._log_count = np.log(np.arange(1 << 16, dtype=np.float64) + config.alpha).astype(np.float32)
+        self._prior = 256 * config.alpha
         self._floor = np.float32(2.0**-config.floor_bits)
         self._scale = np.float32(1.0 - 256 * 2.0**-config.floor_bits)
+        self._predicted = False
 
     # -- state ----------------------------------------------------------------------------
     def begin_group(self, batch: int) -> None:
         """A new group of ``batch`` chunks: every chunk starts with an empty byte history."""
         self._history = np.zeros((2, batch), dtype=np.uint64)
+        self._rows = np.zeros((len(self.config.orders), batch), dtype=np.int64)
+        self._buckets = np.zeros((batch, len(self.config.orders) + 1), dtype=np.int64)
+        self._expected = np.zeros((batch, len(self.config.orders) + 1), dtype=np.float32)
+        self._log_total = np.zeros((batch, len(self.config.orders)), dtype=np.float32)
+        self._probs = np.zeros((batch, 256), dtype=np.float32)
+        self._nn_logp = np.zeros((0, 256), dtype=np.float32)
 
     def snapshot(self) -> np.ndarray:
         return self.weights.copy()
@@ -93,49 +112,36 @@ class ContextMixer:
     # -- one step -------------------------------------------------------------------------
     def contexts(self, active: int) -> None:
         """Hash the contexts of the first ``active`` chunks (finished chunks drop off the end)."""
-        recent, older = self._history[0, :active], self._history[1, :active]
-        self._rows = [
-            ((((recent & low) + np.uint64(k)) * _HASH_MULT ^ (older & high)) * _HASH_MULT) >> self._shift
-            for k, (low, high) in zip(self.config.orders, self._masks)
-        ]
-        self._log_models = None
+        _kernels().hash_contexts(self._history, active, self._orders, self._low, self._high, self._shift,
+                                    self._rows)
+        self._predicted = False
 
     def predict(self, nn_logp: np.ndarray) -> np.ndarray:
         """Mixed probabilities (active, 256) float32 from the transformer's log-probabilities."""
-        cfg = self.config
-        logs = [nn_logp]
-        buckets = [np.minimum((-nn_logp.max(axis=1) * 4).astype(np.int64), _N_BUCKETS - 1)]
-        for table, rows in zip(self.tables, self._rows):
-            counts = table[rows]
-            total = counts.sum(axis=1, dtype=np.int64)
-            log_total = np.log(total.astype(np.float64) + 256 * cfg.alpha).astype(np.float32)
-            logs.append(np.take(self._log_count, counts) - log_total[:, None])
-            buckets.append(np.minimum(np.frexp(total)[1], _N_BUCKETS - 1).astype(np.int64))
-        w = np.stack([self.weights[i, b] for i, b in enumerate(buckets)], axis=1)  # (active, models)
-        z = logs[0] * w[:, :1]
-        for i in range(1, len(logs)):
-            z += logs[i] * w[:, i : i + 1]
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        self._log_models, self._buckets, self._mixed = logs, buckets, p
-        return p * self._scale + self._floor
+        self._nn_logp = np.ascontiguousarray(nn_logp, dtype=np.float32)
+        _kernels().predict(self.tables, self._rows, self._nn_logp, self.weights, self._log_count, self._prior,
+                              self._scale, self._floor, self._buckets, self._expected, self._log_total,
+                              self._probs)
+        self._predicted = True
+        return self._probs[: len(nn_logp)]
 
     def learn(self, symbols: np.ndarray) -> None:
         """Update weights (if :meth:`predict` ran this step), counts and histories with ``symbols``."""
         cfg = self.config
-        active = len(symbols)
-        sym = symbols.astype(np.int64)
-        if self._log_models is not None:
-            idx = np.arange(active)
-            for i, (logp, bucket) in enumerate(zip(self._log_models, self._buckets)):
-                grad = logp[idx, sym] - (self._mixed * logp).sum(axis=1)
-                np.add.at(self.weights[i], bucket, np.float32(cfg.lr) * grad.astype(np.float32))
-        for table, rows in zip(self.tables, self._rows):
-            np.add.at(table, (rows, sym), 1)
-            full = np.unique(rows[table[rows, sym] > cfg.count_limit])
-            if len(full):
-                table[full] >>= 1
-        recent = self._history[0, :active]
-        self._history[1, :active] = (self._history[1, :active] << np.uint64(8)) | (recent >> np.uint64(56))
-        self._history[0, :active] = (recent << np.uint64(8)) | sym.astype(np.uint64)
+        _kernels().learn(self.tables, self._rows, np.ascontiguousarray(symbols, dtype=np.int32), self.weights,
+                            self._predicted, self._nn_logp, self._log_count, self._buckets, self._expected,
+                            self._log_total, cfg.lr, cfg.count_limit, self._history)
+        self._predicted = False
+
+    # -- a whole group --------------------------------------------------------------------
+    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """Bits (chunks, chunk) of a group's bytes ``rows`` given the transformer's
+        log-probabilities ``nn_logp`` (chunks, chunk, 256); same numbers as stepping."""
+        cfg = self.config
+        self.begin_group(len(lengths))
+        bits = np.zeros(rows.shape)
+        _kernels().price_group(self.tables, self.weights, self._history, self._orders, self._low, self._high,
+                                  self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
+                                  np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
+                                  self._prior, self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
+        return bits

@@ -1,0 +1,142 @@
+"""Compiled (numba) kernels of :class:`~kcomp.lm_coder.mix.ContextMixer`: one step of the
+context model for a whole group of chunks, and a whole group's pricing loop.
+
+Loops run chunk by chunk in a fixed order with no fast-math reassociation, so a given machine
+computes the same bits every time (encoder, decoder and pricing share these functions).
+Shapes: ``K`` count orders, ``M = K + 1`` mixed models (the transformer first), ``B`` chunks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+N_BUCKETS = 16
+HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True)
+def hash_contexts(history, active, orders, low_masks, high_masks, shift, rows):
+    """rows[k, b]: table row of order ``orders[k]``'s context of chunk ``b`` (< ``active``)."""
+    for k in range(orders.shape[0]):
+        order = np.uint64(orders[k])
+        for b in range(active):
+            h = ((history[0, b] & low_masks[k]) + order) * HASH_MULT
+            rows[k, b] = np.int64(((h ^ (history[1, b] & high_masks[k])) * HASH_MULT) >> shift)
+
+
+@njit(cache=True, nogil=True)
+def _bit_length(n):
+    length = 0
+    while n > 0:
+        n >>= 1
+        length += 1
+    return length
+
+
+@njit(cache=True, nogil=True)
+def predict(tables, rows, nn_logp, weights, log_count, prior, scale, floor, buckets, expected, log_total, probs):
+    """Mixed, floored probabilities ``probs`` (active, 256) float32 of every active chunk.
+
+    Also keeps, for :func:`learn`, each model's confidence bucket, its log-normaliser (count
+    models) and its expected log-probability under the mixture (``expected``, nats).
+    """
+    n_orders = tables.shape[0]
+    logs = np.empty((n_orders + 1, 256), dtype=np.float32)
+    z = np.empty(256, dtype=np.float32)
+    for b in range(nn_logp.shape[0]):
+        top = nn_logp[b, 0]
+        for s in range(256):
+            logs[0, s] = nn_logp[b, s]
+            top = max(top, nn_logp[b, s])
+        buckets[b, 0] = min(np.int64(-top * np.float32(4.0)), N_BUCKETS - 1)
+        for k in range(n_orders):
+            counts = tables[k, rows[k, b]]
+            total = 0
+            for s in range(256):
+                total += np.int64(counts[s])
+            buckets[b, k + 1] = min(_bit_length(total), N_BUCKETS - 1)
+            log_total[b, k] = np.float32(math.log(np.float64(total) + prior))
+            for s in range(256):
+                logs[k + 1, s] = log_count[counts[s]] - log_total[b, k]
+        for s in range(256):
+            z[s] = logs[0, s] * weights[0, buckets[b, 0]]
+        for i in range(1, n_orders + 1):
+            w = weights[i, buckets[b, i]]
+            for s in range(256):
+                z[s] += logs[i, s] * w
+        zmax = z.max()
+        norm = 0.0
+        for s in range(256):
+            z[s] = np.float32(math.exp(z[s] - zmax))
+            norm += z[s]
+        for s in range(256):
+            z[s] = np.float32(z[s] / norm)
+            probs[b, s] = z[s] * scale + floor
+        for i in range(n_orders + 1):
+            acc = 0.0
+            for s in range(256):
+                acc += z[s] * logs[i, s]
+            expected[b, i] = np.float32(acc)
+
+
+@njit(cache=True, nogil=True)
+def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, log_total,
+          lr, count_limit, history):
+    """One step's update with the coded ``symbols`` (active,): the mixing weights (when
+    ``predicted``: a gradient step on the log loss, averaged over the chunks), then the counts
+    chunk by chunk (a row is halved when a count passes ``count_limit``), then the histories."""
+    active = symbols.shape[0]
+    n_orders = tables.shape[0]
+    if predicted and active > 0:
+        grad = np.zeros((n_orders + 1, N_BUCKETS), dtype=np.float64)
+        for b in range(active):
+            sym = symbols[b]
+            grad[0, buckets[b, 0]] += nn_logp[b, sym] - expected[b, 0]
+            for k in range(n_orders):
+                own = log_count[tables[k, rows[k, b], sym]] - log_total[b, k]
+                grad[k + 1, buckets[b, k + 1]] += own - expected[b, k + 1]
+        step = lr / active
+        for i in range(n_orders + 1):
+            for j in range(N_BUCKETS):
+                weights[i, j] += np.float32(step * grad[i, j])
+    for b in range(active):
+        sym = symbols[b]
+        for k in range(n_orders):
+            row = rows[k, b]
+            tables[k, row, sym] += 1
+            if tables[k, row, sym] > count_limit:
+                for s in range(256):
+                    tables[k, row, s] >>= 1
+        recent = history[0, b]
+        history[1, b] = (history[1, b] << np.uint64(8)) | (recent >> np.uint64(56))
+        history[0, b] = (recent << np.uint64(8)) | np.uint64(sym)
+
+
+@njit(cache=True, nogil=True)
+def price_group(tables, weights, history, orders, low_masks, high_masks, shift, nn_logp, data, lengths,
+                log_count, prior, scale, floor, lr, count_limit, bits):
+    """Run a whole group through the mixer: ``nn_logp`` (B, T, 256) are the transformer's
+    log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
+    probability. Same arithmetic as :func:`predict` + :func:`learn` step by step."""
+    batch, span = data.shape
+    n_models = orders.shape[0] + 1
+    rows = np.empty((orders.shape[0], batch), dtype=np.int64)
+    buckets = np.empty((batch, n_models), dtype=np.int64)
+    expected = np.empty((batch, n_models), dtype=np.float32)
+    log_total = np.empty((batch, n_models - 1), dtype=np.float32)
+    probs = np.empty((batch, 256), dtype=np.float32)
+    symbols = np.empty(batch, dtype=np.int32)
+    for t in range(span):
+        active = batch if lengths[batch - 1] > t else batch - 1
+        step_logp = np.ascontiguousarray(nn_logp[:active, t])
+        hash_contexts(history, active, orders, low_masks, high_masks, shift, rows)
+        predict(tables, rows, step_logp, weights, log_count, prior, scale, floor, buckets, expected, log_total,
+                probs)
+        for b in range(active):
+            symbols[b] = data[b, t]
+            bits[b, t] = -math.log2(np.float64(probs[b, symbols[b]]))
+        learn(tables, rows, symbols[:active], weights, True, step_logp, log_count, buckets, expected, log_total,
+              lr, count_limit, history)
