@@ -162,6 +162,23 @@ def test_determinism(samples):
         model=tiny_model(0), device="cpu").size_bits(data)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_thread_count_is_recorded_and_honoured(samples, threads, monkeypatch):
+    """The chunks of a group step in ``threads`` lanes; the decoder follows the stream's count."""
+    from kcomp.lm_coder import coder as coder_module
+
+    monkeypatch.setattr(coder_module, "MIN_LANE_CHUNKS", 1)
+    assert coder_module.lane_bounds(3, threads) == [(0, 1), (1, 3)] if threads == 2 else [(0, 1), (1, 2), (2, 3)]
+    data = samples["prose"][:1400]  # 22 chunks of 64: groups of 3 chunks, the last chunk short
+    coder = LMCompressor(model=tiny_model(0), device="cpu", threads=threads)
+    coder.coder.group = 3
+    stream = coder.compress(data)
+    assert parse_header(stream).threads == threads
+    assert coder.compress(data) == stream
+    assert LMCompressor(model=tiny_model(0), device="cpu", threads=1).decompress(stream) == data
+    assert coder.decompress(stream) == data
+
+
 # -- code lengths -------------------------------------------------------------------------------
 @pytest.mark.parametrize("which", ["tiny", "pretrained"])
 def test_size_bits_agrees_with_coded_size(which, tiny, pretrained, samples):

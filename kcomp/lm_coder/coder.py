@@ -18,8 +18,9 @@ so it sees bit-identical probabilities.
 take ``steps_per_update`` Adam steps on each group after coding it (the decoder makes the same
 updates), so the code length includes the cost of learning.
 
-Determinism: torch runs with the ``threads`` recorded in the stream and
-``torch.use_deterministic_algorithms(True)``; the stream records the device class and a decode
+Determinism: the chunks of a group are split into ``threads`` lanes (the number is recorded in
+the stream) that step in parallel threads, each lane's numbers depending on its own chunks only;
+torch runs with ``torch.use_deterministic_algorithms(True)``; the stream records the device class and a decode
 on another class is refused. Another CPU/GPU model of the same class may round differently:
 the CRC32 then fails loudly instead of returning wrong bytes.
 """
@@ -35,6 +36,7 @@ import json
 import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -59,7 +61,9 @@ from kcomp.lm_coder.pricing import pipelined, teacher_forced_log_probs
 
 DEFAULT_CHUNK = 256  #: bytes per chunk (attention cost grows with it; see the README)
 DEFAULT_GROUP = 256  #: chunks per group for the pretrained model (one KV cache of this batch)
-DEFAULT_THREADS = 1  #: 2 threads measured slower on a shared 2-core machine (thread wake-ups per small op)
+#: lanes of chunks stepped in parallel threads while coding (see :func:`run_group`); recorded in
+#: the stream, the decoder uses the stream's value
+DEFAULT_THREADS = 2
 
 
 class DeviceMismatchError(CorruptStreamError):
@@ -124,34 +128,82 @@ StepFn = Callable[[int, np.ndarray], np.ndarray]
 KV_DTYPE_NAME = "bfloat16"
 
 
-def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn) -> None:
-    """Advance the chunks of one group (only the last may be shorter) one byte a step."""
+#: fewest chunks per lane: smaller lanes cost more in thread hand-offs than they save
+MIN_LANE_CHUNKS = 32
+
+
+def lane_bounds(batch: int, lanes: int) -> list[tuple[int, int]]:
+    """The chunks ``lo:hi`` of each lane: at most ``lanes`` contiguous, near-equal parts of
+    ``batch`` of at least :data:`MIN_LANE_CHUNKS` chunks each (one lane if ``batch`` is smaller)."""
+    lanes = max(1, min(lanes, batch // MIN_LANE_CHUNKS))
+    edges = [batch * i // lanes for i in range(lanes + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn, lanes: int = 1) -> None:
+    """Advance the chunks of one group (only the last may be shorter) one byte a step.
+
+    The chunks are split into ``lanes`` contiguous lanes, each with its own KV cache; the lanes'
+    transformer steps and mixer predictions run in parallel threads (one torch thread each), then
+    the step's bytes are coded and learnt in chunk order. A lane's numbers depend only on its own
+    chunks, so the result is the same whatever the threads' timing (the stream records ``lanes``
+    as its thread count)."""
     import torch
-    from torch.nn import functional as F
 
     from kcomp.lm_coder.model import BOS, KVCache
 
-    KV_DTYPE = getattr(torch, KV_DTYPE_NAME)
-
     batch, span = len(lengths), max(lengths)
     param = next(model.parameters())
+    bounds = lane_bounds(batch, lanes)
     # bfloat16 keys/values: the attention over the cache is memory bound, and half the bytes make
     # the whole coder ~30% faster on CPU (same or slightly better bits; part of the model id)
-    cache = KVCache(dataclasses.replace(model.config, block_size=span), batch, param.device, KV_DTYPE)
+    config = dataclasses.replace(model.config, block_size=span)
+    caches = [KVCache(config, hi - lo, param.device, getattr(torch, KV_DTYPE_NAME)) for lo, hi in bounds]
     tokens = torch.full((batch,), BOS, dtype=torch.int64, device=device)
+    inference = torch.is_inference_mode_enabled()
     mixer.begin_group(batch)
-    for t in range(span):
-        active = batch if lengths[-1] > t else batch - 1
-        if active < cache.batch:
-            cache.shrink(active)
-            tokens = tokens[:active]
-        logp = F.log_softmax(model.step(tokens, cache).float(), dim=-1).cpu().numpy()
+
+    def advance(lane: int, active: int) -> None:
+        lo, hi = bounds[lane][0], min(bounds[lane][1], active)
+        if hi <= lo:
+            return
+        with torch.inference_mode(inference):
+            if hi - lo < caches[lane].batch:
+                caches[lane].shrink(hi - lo)
+            logits = model.step(tokens[lo:hi], caches[lane])
+            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
         if not np.isfinite(logp).all():
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
-        mixer.contexts(active)
-        symbols = step(t, mixer.predict(logp))
-        mixer.learn(symbols)
-        tokens = torch.from_numpy(symbols.astype(np.int64)).to(device)
+        mixer.predict(logp, start=lo)
+
+    with _lane_threads(len(bounds)) as pool:
+        for t in range(span):
+            active = batch if lengths[-1] > t else batch - 1
+            mixer.contexts(active)
+            others = [pool.submit(advance, lane, active) for lane in range(1, len(bounds))]
+            advance(0, active)
+            for other in others:
+                other.result()
+            symbols = step(t, mixer.probs(active))
+            mixer.learn(symbols)
+            tokens = torch.from_numpy(symbols.astype(np.int64)).to(device)
+
+
+@contextlib.contextmanager
+def _lane_threads(lanes: int):
+    """A pool for lanes 1.. (lane 0 runs in the caller), torch at one thread per lane meanwhile."""
+    import torch
+
+    if lanes == 1:
+        yield None
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=lanes - 1) as pool:
+            yield pool
+    finally:
+        torch.set_num_threads(old)
 
 
 def replay_group(mixer: ContextMixer, rows: np.ndarray, lengths: list[int]) -> None:
@@ -287,9 +339,8 @@ class _NoMixer(ContextMixer):
     def __init__(self) -> None:
         super().__init__(MixConfig(orders=(1,), table_bits=8))
 
-    def predict(self, nn_logp: np.ndarray) -> np.ndarray:
-        self._predicted = False
-        return np.exp(nn_logp) * self._scale + self._floor
+    def predict(self, nn_logp: np.ndarray, start: int = 0) -> None:
+        self._probs[start : start + len(nn_logp)] = np.exp(nn_logp) * self._scale + self._floor
 
     def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
         true_logp = np.take_along_axis(nn_logp, rows[..., None].astype(np.int64), axis=-1)[..., 0]
@@ -402,7 +453,7 @@ class LMCoder:
             encoder.encode(symbols, family, probs)
             return symbols
 
-        run_group(model, mixer, lengths, self.device, emit)
+        run_group(model, mixer, lengths, self.device, emit, lanes=self.threads)
         words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
         if len(words) >= len(block):
             mixer.restore(weights)  # the decoder only replays the counts of a raw group
@@ -449,7 +500,7 @@ class LMCoder:
                         rows[: len(probs), t] = symbols
                         return symbols
 
-                    run_group(model, mixer, lengths, device, take)
+                    run_group(model, mixer, lengths, device, take, lanes=header.threads)
                     if not decoder.maybe_exhausted():
                         raise CorruptStreamError(f"lm: group {index + 1} has data left after its bytes: corrupted")
                 out = rows.reshape(-1)[: end - start].tobytes()

@@ -71,7 +71,7 @@ def _kernels():
 
 class ContextMixer:
     """Shared count tables + mixing weights; call :meth:`begin_group`, then per step
-    :meth:`contexts`, :meth:`predict` (optional) and :meth:`learn` (numba kernels in
+    :meth:`contexts`, :meth:`predict` (optional), :meth:`probs` and :meth:`learn` (numba kernels in
     :mod:`kcomp.lm_coder.mix_kernels`), or :meth:`price_group` for a whole group at once."""
 
     def __init__(self, config: MixConfig) -> None:
@@ -87,7 +87,6 @@ class ContextMixer:
         self._shift = np.uint64(64 - config.table_bits)
         self._history = np.zeros((2, 0), dtype=np.uint64)  #: last 8 bytes, and the 8 before them
         self._log_count = np.log(np.arange(1 << 16, dtype=np.float64) + config.alpha).astype(np.float32)
-        self._prior = 256 * config.alpha
         self._floor = np.float32(2.0**-config.floor_bits)
         self._scale = np.float32(1.0 - 256 * 2.0**-config.floor_bits)
         self._predicted = False
@@ -99,9 +98,8 @@ class ContextMixer:
         self._rows = np.zeros((len(self.config.orders), batch), dtype=np.int64)
         self._buckets = np.zeros((batch, len(self.config.orders) + 1), dtype=np.int64)
         self._expected = np.zeros((batch, len(self.config.orders) + 1), dtype=np.float32)
-        self._log_total = np.zeros((batch, len(self.config.orders)), dtype=np.float32)
         self._probs = np.zeros((batch, 256), dtype=np.float32)
-        self._nn_logp = np.zeros((0, 256), dtype=np.float32)
+        self._nn_logp = np.zeros((batch, 256), dtype=np.float32)
 
     def snapshot(self) -> np.ndarray:
         return self.weights.copy()
@@ -116,21 +114,26 @@ class ContextMixer:
                                     self._rows)
         self._predicted = False
 
-    def predict(self, nn_logp: np.ndarray) -> np.ndarray:
-        """Mixed probabilities (active, 256) float32 from the transformer's log-probabilities."""
-        self._nn_logp = np.ascontiguousarray(nn_logp, dtype=np.float32)
-        _kernels().predict(self.tables, self._rows, self._nn_logp, self.weights, self._log_count, self._prior,
-                              self._scale, self._floor, self._buckets, self._expected, self._log_total,
-                              self._probs)
+    def predict(self, nn_logp: np.ndarray, start: int = 0) -> None:
+        """Mix the transformer's log-probabilities ``nn_logp`` (n, 256) of chunks ``start:start+n``
+        (see :meth:`probs`); calls for disjoint chunks may run in parallel threads."""
+        end = start + len(nn_logp)
+        self._nn_logp[start:end] = nn_logp
+        _kernels().predict(self.tables, self._rows[:, start:end], self._nn_logp[start:end], self.weights,
+                           self._log_count, self._scale, self._floor, self._buckets[start:end],
+                           self._expected[start:end], self._probs[start:end])
         self._predicted = True
-        return self._probs[: len(nn_logp)]
+
+    def probs(self, active: int) -> np.ndarray:
+        """The step's mixed probabilities (active, 256) float32, every symbol at least the floor."""
+        return self._probs[:active]
 
     def learn(self, symbols: np.ndarray) -> None:
         """Update weights (if :meth:`predict` ran this step), counts and histories with ``symbols``."""
         cfg = self.config
         _kernels().learn(self.tables, self._rows, np.ascontiguousarray(symbols, dtype=np.int32), self.weights,
-                            self._predicted, self._nn_logp, self._log_count, self._buckets, self._expected,
-                            self._log_total, cfg.lr, cfg.count_limit, self._history)
+                            self._predicted, self._nn_logp[: len(symbols)], self._log_count, self._buckets, self._expected,
+                            cfg.lr, cfg.count_limit, self._history)
         self._predicted = False
 
     # -- a whole group --------------------------------------------------------------------
@@ -143,5 +146,5 @@ class ContextMixer:
         _kernels().price_group(self.tables, self.weights, self._history, self._orders, self._low, self._high,
                                   self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
                                   np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
-                                  self._prior, self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
+                                  self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
         return bits

@@ -1,8 +1,10 @@
 """Compiled (numba) kernels of :class:`~kcomp.lm_coder.mix.ContextMixer`: one step of the
 context model for a whole group of chunks, and a whole group's pricing loop.
 
-Loops run chunk by chunk in a fixed order with no fast-math reassociation, so a given machine
-computes the same bits every time (encoder, decoder and pricing share these functions).
+Loops run chunk by chunk in a fixed order. :func:`predict` is compiled with fast math (its sums
+over the 256 symbols are vectorized, in an order fixed by the compiled code): one machine with
+one numba version computes the same bits every time (encoder and decoder share these functions);
+another CPU may round differently, which the stream's CRC reports, as it does for torch.
 Shapes: ``K`` count orders, ``M = K + 1`` mixed models (the transformer first), ``B`` chunks.
 """
 
@@ -36,55 +38,61 @@ def _bit_length(n):
     return length
 
 
-@njit(cache=True, nogil=True)
-def predict(tables, rows, nn_logp, weights, log_count, prior, scale, floor, buckets, expected, log_total, probs):
+@njit(cache=True, nogil=True, fastmath=True)
+def predict(tables, rows, nn_logp, weights, log_count, scale, floor, buckets, expected, probs):
     """Mixed, floored probabilities ``probs`` (active, 256) float32 of every active chunk.
 
-    Also keeps, for :func:`learn`, each model's confidence bucket, its log-normaliser (count
-    models) and its expected log-probability under the mixture (``expected``, nats).
+    A count model's log-probabilities are ``log(c_s + alpha) - log(total + 256 alpha)``; the
+    second term is the same for every symbol, so it changes neither the mixture nor the weights'
+    gradient and is left out: ``d_s = log(c_s + alpha) - log(alpha)`` (0 for unseen symbols, and
+    an unseen context contributes nothing). Also keeps, for :func:`learn`, each model's
+    confidence bucket and its expected ``d`` under the mixture (``expected``).
     """
     n_orders = tables.shape[0]
     logs = np.empty((n_orders + 1, 256), dtype=np.float32)
     z = np.empty(256, dtype=np.float32)
+    seen = np.empty(n_orders + 1, dtype=np.bool_)
     for b in range(nn_logp.shape[0]):
         top = nn_logp[b, 0]
         for s in range(256):
-            logs[0, s] = nn_logp[b, s]
             top = max(top, nn_logp[b, s])
         buckets[b, 0] = min(np.int64(-top * np.float32(4.0)), N_BUCKETS - 1)
+        w = weights[0, buckets[b, 0]]
+        for s in range(256):
+            logs[0, s] = nn_logp[b, s]
+            z[s] = nn_logp[b, s] * w
+        seen[0] = True
         for k in range(n_orders):
             counts = tables[k, rows[k, b]]
             total = 0
             for s in range(256):
-                total += np.int64(counts[s])
+                total += np.int32(counts[s])
             buckets[b, k + 1] = min(_bit_length(total), N_BUCKETS - 1)
-            log_total[b, k] = np.float32(math.log(np.float64(total) + prior))
-            for s in range(256):
-                logs[k + 1, s] = log_count[counts[s]] - log_total[b, k]
-        for s in range(256):
-            z[s] = logs[0, s] * weights[0, buckets[b, 0]]
-        for i in range(1, n_orders + 1):
-            w = weights[i, buckets[b, i]]
-            for s in range(256):
-                z[s] += logs[i, s] * w
+            seen[k + 1] = total > 0
+            if total > 0:
+                w = weights[k + 1, buckets[b, k + 1]]
+                for s in range(256):
+                    logs[k + 1, s] = log_count[counts[s]] - log_count[0]
+                    z[s] += logs[k + 1, s] * w
         zmax = z.max()
-        norm = 0.0
+        norm = np.float32(0.0)
         for s in range(256):
             z[s] = np.float32(math.exp(z[s] - zmax))
             norm += z[s]
         for s in range(256):
-            z[s] = np.float32(z[s] / norm)
+            z[s] = z[s] / norm
             probs[b, s] = z[s] * scale + floor
         for i in range(n_orders + 1):
-            acc = 0.0
-            for s in range(256):
-                acc += z[s] * logs[i, s]
-            expected[b, i] = np.float32(acc)
+            acc = np.float32(0.0)
+            if seen[i]:
+                for s in range(256):
+                    acc += z[s] * logs[i, s]
+            expected[b, i] = acc
 
 
 @njit(cache=True, nogil=True)
-def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, log_total,
-          lr, count_limit, history):
+def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, lr, count_limit,
+          history):
     """One step's update with the coded ``symbols`` (active,): the mixing weights (when
     ``predicted``: a gradient step on the log loss, averaged over the chunks), then the counts
     chunk by chunk (a row is halved when a count passes ``count_limit``), then the histories."""
@@ -96,7 +104,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
             sym = symbols[b]
             grad[0, buckets[b, 0]] += nn_logp[b, sym] - expected[b, 0]
             for k in range(n_orders):
-                own = log_count[tables[k, rows[k, b], sym]] - log_total[b, k]
+                own = log_count[tables[k, rows[k, b], sym]] - log_count[0]
                 grad[k + 1, buckets[b, k + 1]] += own - expected[b, k + 1]
         step = lr / active
         for i in range(n_orders + 1):
@@ -117,7 +125,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
 
 @njit(cache=True, nogil=True)
 def price_group(tables, weights, history, orders, low_masks, high_masks, shift, nn_logp, data, lengths,
-                log_count, prior, scale, floor, lr, count_limit, bits):
+                log_count, scale, floor, lr, count_limit, bits):
     """Run a whole group through the mixer: ``nn_logp`` (B, T, 256) are the transformer's
     log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
     probability. Same arithmetic as :func:`predict` + :func:`learn` step by step."""
@@ -126,17 +134,15 @@ def price_group(tables, weights, history, orders, low_masks, high_masks, shift, 
     rows = np.empty((orders.shape[0], batch), dtype=np.int64)
     buckets = np.empty((batch, n_models), dtype=np.int64)
     expected = np.empty((batch, n_models), dtype=np.float32)
-    log_total = np.empty((batch, n_models - 1), dtype=np.float32)
     probs = np.empty((batch, 256), dtype=np.float32)
     symbols = np.empty(batch, dtype=np.int32)
     for t in range(span):
         active = batch if lengths[batch - 1] > t else batch - 1
         step_logp = np.ascontiguousarray(nn_logp[:active, t])
         hash_contexts(history, active, orders, low_masks, high_masks, shift, rows)
-        predict(tables, rows, step_logp, weights, log_count, prior, scale, floor, buckets, expected, log_total,
-                probs)
+        predict(tables, rows, step_logp, weights, log_count, scale, floor, buckets, expected, probs)
         for b in range(active):
             symbols[b] = data[b, t]
             bits[b, t] = -math.log2(np.float64(probs[b, symbols[b]]))
-        learn(tables, rows, symbols[:active], weights, True, step_logp, log_count, buckets, expected, log_total,
-              lr, count_limit, history)
+        learn(tables, rows, symbols[:active], weights, True, step_logp, log_count, buckets, expected, lr,
+              count_limit, history)
