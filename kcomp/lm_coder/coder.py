@@ -191,17 +191,18 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
 
 @contextlib.contextmanager
 def _lane_threads(lanes: int):
-    """A pool for lanes 1.. (lane 0 runs in the caller), torch at one thread per lane meanwhile."""
+    """A pool for lanes 1.. (lane 0 runs in the caller); torch at ONE thread meanwhile: a step's
+    ops are small, and intra-op threads cost a wake-up per op (far slower on a busy machine)."""
     import torch
 
-    if lanes == 1:
-        yield None
-        return
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(max_workers=lanes - 1) as pool:
-            yield pool
+        if lanes == 1:
+            yield None
+        else:
+            with ThreadPoolExecutor(max_workers=lanes - 1) as pool:
+                yield pool
     finally:
         torch.set_num_threads(old)
 
