@@ -105,7 +105,7 @@ class Fallback:
             raise CorruptStreamError(f"{where}: PPMd payload fails its CRC32: corrupted")
         try:
             return self._decode(code, n_bytes, where)
-        except (ValueError, RuntimeError, EOFError, MemoryError) as exc:  # pyppmd reports damage as these
+        except (ValueError, RuntimeError, EOFError, MemoryError, SystemError) as exc:  # pyppmd reports damage as these
             raise CorruptStreamError(f"{where}: PPMd payload cannot be decoded ({exc}): corrupted") from exc
 
     def _decode(self, code: bytes, n_bytes: int, where: str) -> bytes:
