@@ -135,6 +135,7 @@ def test_training_continues_from_weights_and_records_where_it_started(tmp_path):
     after = load_model(tmp_path / "b.safetensors")
     assert after.config == start.config and model_id(after) != model_id(start)
     assert recipe["init"]["model_id"] == model_id(start).hex() and recipe["init"]["recipe"]["steps"] == 3
+    assert recipe["tokens_seen"] == 5 * 256 and recipe["history"][-1]["bytes_seen"] == 5 * 256
     assert recipe["bf16_autocast"] and recipe["seq_schedule"] == [[0.0, CFG.block_size]]
 
 # -- corpus readers -------------------------------------------------------------------------------

@@ -194,8 +194,10 @@ def train(
     sampler = _Sampler(corpus, mix, seed)
     model, init_recipe = _initial_model(cfg, init)
     model = model.to(dev)
+    seen_before = 0  # bytes the init weights were trained on: counted in bytes_seen / tokens_seen
     if init is not None:
         cfg, seq_schedule = model.config, ((0.0, model.config.block_size),)
+        seen_before = (init_recipe["recipe"] or {}).get("tokens_seen", 0)
     log(f"model {cfg} with {model.num_params():,} parameters on {dev}")
     opt = _optimizer(model, lr, weight_decay)
     schedule = dict(steps=steps, lr=lr, warmup=warmup, min_lr_ratio=min_lr_ratio)
@@ -227,7 +229,7 @@ def train(
                 f"len {seq_len}  {time.process_time() - c0:.0f} CPU s")
         if done in eval_at:
             held = held_out_losses(model, corpus)
-            history.append({"step": done, "bytes_seen": done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
+            history.append({"step": done, "bytes_seen": seen_before + done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
             log(f"  held-out bits/byte after {done} steps: {held}")
     cpu, wall = time.process_time() - c0, time.time() - t0
     final_train = {k: round(evaluate(model, s.train[len(s.train) // 2 :]), 4) for k, s in corpus.items()}
@@ -237,7 +239,7 @@ def train(
     recipe = {
         "config": asdict(cfg), "params": model.num_params(), "steps": steps, "steps_done": done,
         "stopped_early": stopped_early, "tokens_per_step": tokens_per_step,
-        "seq_schedule": [list(x) for x in seq_schedule], "tokens_seen": done * tokens_per_step,
+        "seq_schedule": [list(x) for x in seq_schedule], "tokens_seen": seen_before + done * tokens_per_step,
         "lr": lr, "min_lr_ratio": min_lr_ratio, "warmup": warmup, "weight_decay": weight_decay,
         "seed": seed, "threads": threads, "device": dev.type, "bf16_autocast": dev.type == "cuda" or cpu_bf16,
         "init": init_recipe, "mix": mix, "data_digest": digest,
