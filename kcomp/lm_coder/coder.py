@@ -12,8 +12,8 @@ chunks and groups (:class:`~kcomp.lm_coder.mix.ContextMixer`), and ONE range cod
 codes the step's bytes in one call (constriction's ``Categorical(perfect=False)`` with a 2-D
 probability array). Every group is also coded by PPMd, and the cheapest of the range code, the
 PPMd code and the raw bytes is stored (:mod:`kcomp.lm_coder.fallback`), so far from the model's
-training data ``lm`` costs about what PPMd does, and no input much more than 8 bits/byte. The decoder runs the same computation with the same shapes,
-so it sees bit-identical probabilities.
+training data ``lm`` costs about what PPMd does, and no input much more than 8 bits/byte. The
+decoder runs the same computation with the same shapes, so it sees bit-identical probabilities.
 
 ``lm:online`` starts from a seeded random init and ``lm:adapt`` from the pretrained weights; both
 take ``steps_per_update`` Adam steps on each group after coding it (the decoder makes the same
