@@ -9,9 +9,10 @@ The PPMd side is PPMd var. H (pyppmd) of order :data:`PPMD_ORDER` whose model is
 :data:`PRIME_BYTES` input bytes before the group (whatever records held them; the decoder has
 them too): the primed encoder's output for the prime is dropped from the record and rebuilt by
 the decoder, which re-encodes the prime, appends the record and decodes prime + group. An
-unprimed PPMd per 64 KiB group costs 4-8% more than one PPMd over the whole input (measured on
-German, Russian and Chinese fortunes and Python); primed with 256 KiB it costs less than the
-whole-input PPMd of the registry's ``ppmd`` (order 6). Priming costs ~40 ms of CPU per group.
+unprimed PPMd per 64 KiB group cost 4-8 % more than one PPMd over the whole input (measured on
+German, Russian and Chinese fortunes and Python); primed, ``lm`` ends 0-5 % below the registry's
+``ppmd`` on those inputs (``bench/lm_coder.py``). A 64 KiB group costs ~60 ms of CPU to encode
+with PPMd (~1 % of the transformer's time) and ~110 ms to decode.
 
 A PPMd record is the CRC32 of the PPMd bytes (4 bytes, little endian), then the PPMd bytes: the
 decoder checks it before pyppmd sees them, because pyppmd 1.3 can crash the process (SIGSEGV,
