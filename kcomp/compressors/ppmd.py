@@ -16,9 +16,9 @@ from kcomp.compressors.streaming import Source, StreamingCodec, check_crc32_trai
 _MEM = 16 << 20
 #: pyppmd 1.x mis-codes large one-shot calls (measured here: wrong output or "Corrupted input
 #: data" from ~50 kB of compressed binary on); feeding it in small pieces is exact.
-_PIECE = 8192
+PIECE_BYTES = 8192
 #: bytes the range coder writes at the end, not all of which the decoder needs
-_FLUSH_BYTES = 5
+FLUSH_BYTES = 5
 
 
 def _missing() -> str | None:
@@ -27,6 +27,11 @@ def _missing() -> str | None:
     except ImportError:
         return "pip install pyppmd"
     return None
+
+
+def encode_in_pieces(encoder, data: bytes) -> bytes:
+    """``encoder.encode(data)`` fed in :data:`PIECE_BYTES`-byte pieces (pyppmd mis-codes large calls)."""
+    return b"".join(encoder.encode(data[i:i + PIECE_BYTES]) for i in range(0, len(data), PIECE_BYTES))
 
 
 def _varint(n: int) -> bytes:
@@ -63,8 +68,7 @@ class PpmdCompressor(StreamingCodec, ContainerCompressor):
         import pyppmd
 
         enc = pyppmd.Ppmd7Encoder(self.level, _MEM)
-        pieces = [enc.encode(data[i:i + _PIECE]) for i in range(0, len(data), _PIECE)]
-        payload = b"".join(pieces) + enc.flush()
+        payload = encode_in_pieces(enc, data) + enc.flush()
         return append_crc32(_varint(len(data)) + payload, data)
 
     def _decode_pieces(self, src: Source, piece: int) -> Iterator[bytes]:
@@ -83,7 +87,7 @@ class PpmdCompressor(StreamingCodec, ContainerCompressor):
             # Always pass the next piece, even when the decoder still holds input: pyppmd 1.3's
             # decode(b"") while it holds input fails mid-stream ("No Memory", measured on 40 MB
             # of zeros); it is only used once the input is exhausted, where it is reliable.
-            data = body.read(_PIECE)
+            data = body.read(PIECE_BYTES)
             out = dec.decode(data, min(piece, length - n))
             if out:
                 n += len(out)
@@ -92,7 +96,7 @@ class PpmdCompressor(StreamingCodec, ContainerCompressor):
             elif not data:
                 raise ValueError(f"truncated: decoded {n} of {length} bytes")
         # the range coder's flush (5 bytes) may be left unread after the last symbol; more is not ours
-        if len(body.read(_FLUSH_BYTES + 1)) > _FLUSH_BYTES:
+        if len(body.read(FLUSH_BYTES + 1)) > FLUSH_BYTES:
             raise ValueError("trailing bytes after the ppmd stream")
         check_crc32_trailer(body, crc, self.spec)
 
@@ -104,8 +108,7 @@ class PpmdCompressor(StreamingCodec, ContainerCompressor):
         crc = 0
         for chunk in chunks:
             crc = zlib.crc32(chunk, crc)
-            for i in range(0, len(chunk), _PIECE):
-                yield enc.encode(chunk[i:i + _PIECE])
+            yield encode_in_pieces(enc, chunk)
         yield enc.flush() + crc.to_bytes(4, "little")
 
 

@@ -10,9 +10,10 @@ LOCKSTEP: at step ``t`` every chunk codes its byte ``t``, from a batched increme
 transformer step. Its log-probabilities are mixed with hashed byte-context counts shared by all
 chunks and groups (:class:`~kcomp.lm_coder.mix.ContextMixer`), and ONE range coder per group
 codes the step's bytes in one call (constriction's ``Categorical(perfect=False)`` with a 2-D
-probability array). A group that would cost more than its raw size is stored raw, so no input
-costs much more than 8 bits/byte. The decoder runs the same computation with the same shapes,
-so it sees bit-identical probabilities.
+probability array). Every group is also coded by PPMd, and the cheapest of the range code, the
+PPMd code and the raw bytes is stored (:mod:`kcomp.lm_coder.fallback`), so far from the model's
+training data ``lm`` costs about what PPMd does, and no input much more than 8 bits/byte. The
+decoder runs the same computation with the same shapes, so it sees bit-identical probabilities.
 
 ``lm:online`` starts from a seeded random init and ``lm:adapt`` from the pretrained weights; both
 take ``steps_per_update`` Adam steps on each group after coding it (the decoder makes the same
@@ -56,6 +57,7 @@ from kcomp.lm_coder.container import (
     pack_record,
     read_header,
 )
+from kcomp.lm_coder.fallback import Fallback
 from kcomp.lm_coder.mix import ContextMixer, MixConfig
 from kcomp.lm_coder.pricing import pipelined, teacher_forced_log_probs
 
@@ -92,15 +94,17 @@ def device_class(device: str) -> str:
 
 
 @contextlib.contextmanager
-def deterministic(threads: int = 1):
-    """Fixed thread count and deterministic algorithms for the duration of a coding call."""
+def deterministic():
+    """One torch thread and deterministic algorithms for the duration of a coding call: the
+    stream's ``threads`` are lanes of chunks (:func:`run_group`), never intra-op threads, which
+    cost a thread wake-up per small op (far slower on a busy machine)."""
     import torch
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     old_tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -191,24 +195,16 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
 
 @contextlib.contextmanager
 def _lane_threads(lanes: int):
-    """A pool for lanes 1.. (lane 0 runs in the caller); torch at ONE thread meanwhile: a step's
-    ops are small, and intra-op threads cost a wake-up per op (far slower on a busy machine)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        if lanes == 1:
-            yield None
-        else:
-            with ThreadPoolExecutor(max_workers=lanes - 1) as pool:
-                yield pool
-    finally:
-        torch.set_num_threads(old)
+    """A pool for lanes 1.. (lane 0 runs in the caller)."""
+    if lanes == 1:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=lanes - 1) as pool:
+        yield pool
 
 
 def replay_group(mixer: ContextMixer, rows: np.ndarray, lengths: list[int]) -> None:
-    """Feed a raw-stored group's bytes to the count tables exactly as coding them would have."""
+    """Feed a raw- or PPMd-stored group's bytes to the count tables exactly as coding them would have."""
     mixer.begin_group(len(lengths))
     for t in range(max(lengths)):
         active = len(lengths) if lengths[-1] > t else len(lengths) - 1
@@ -223,6 +219,17 @@ def group_rows(data: bytes, chunk: int) -> tuple[np.ndarray, list[int]]:
     rows[: len(data)] = np.frombuffer(data, dtype=np.uint8)
     lengths = [chunk] * (n - 1) + [len(data) - chunk * (n - 1)]
     return rows.reshape(n, chunk), lengths
+
+
+def price_step(rows: np.ndarray, bits: np.ndarray) -> StepFn:
+    """A step function that records -log2 p of the true bytes into ``bits`` (no coding)."""
+
+    def step(t, probs):
+        symbols = rows[: len(probs), t].astype(np.int32)
+        bits[: len(probs), t] = -np.log2(probs[np.arange(len(probs)), symbols].astype(np.float64))
+        return symbols
+
+    return step
 
 
 # -- online learning ------------------------------------------------------------------------------
@@ -352,15 +359,16 @@ class _NoMixer(ContextMixer):
 class LMCoder:
     """Compress/decompress bytes with a pretrained model (``model``) or online (``online``).
 
-    ``device``: 'auto' (CUDA when present), 'cpu' or 'cuda'. ``threads``: torch threads used
-    while coding (recorded in the stream). ``chunk``: bytes per chunk (default: the model's
+    ``device``: 'auto' (CUDA when present), 'cpu' or 'cuda'. ``threads``: lanes of chunks stepped
+    in parallel threads while coding (recorded in the stream; the decoder uses the stream's). ``chunk``: bytes per chunk (default: the model's
     context or :data:`DEFAULT_CHUNK`, whichever is smaller). ``group``: chunks coded together.
-    ``mix``: the context-mixing recipe (``None``: the transformer alone).
+    ``mix``: the context-mixing recipe (``None``: the transformer alone). ``ppmd_fallback``:
+    store a group as PPMd when that is smaller (``False``: ablations; any stream decodes either way).
     """
 
     def __init__(self, model=None, *, online: OnlineConfig | None = None, adapt: AdaptConfig | None = None,
                  mix: MixConfig | None = MixConfig(), device: str = "auto", threads: int = DEFAULT_THREADS,
-                 chunk: int | None = None, group: int | None = None) -> None:
+                 chunk: int | None = None, group: int | None = None, ppmd_fallback: bool = True) -> None:
         if (model is None) == (online is None):
             raise ValueError("LMCoder needs exactly one of model= (pretrained) or online= (OnlineConfig)")
         if adapt is not None and model is None:
@@ -369,6 +377,7 @@ class LMCoder:
         self.device = resolve_device(device)
         self.threads = threads
         self.online, self.adapt, self.mix = online, adapt, mix
+        self.ppmd_fallback = ppmd_fallback
         if model is not None:
             from kcomp.lm_coder.weights import model_id
 
@@ -400,6 +409,9 @@ class LMCoder:
     def _mixer(self) -> ContextMixer:
         return ContextMixer(self.mix) if self.mix is not None else _NoMixer()
 
+    def _fallback(self) -> Fallback:
+        return Fallback(self.ppmd_fallback)
+
     def _learner(self, device: str) -> OnlineLearner:
         if self.mode == MODE_ONLINE:
             return OnlineLearner.fresh(self.online, device)
@@ -429,37 +441,40 @@ class LMCoder:
         """Records of consecutive groups (each ``chunk * group`` bytes, the last may be shorter)."""
         import torch
 
-        with deterministic(self.threads), torch.inference_mode(not self.learns):
+        with deterministic(), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
-            mixer = self._mixer()
+            mixer, fallback = self._mixer(), self._fallback()
             groups = iter(groups)
             block = next(groups, b"")
             while block:
                 following = next(groups, b"")  # learners skip the update after the last group
-                yield self._encode_group(model, mixer, block)
+                yield self._encode_group(model, mixer, fallback, block)
                 if learner is not None and following:
                     learner.update(block, _chunk_spans(len(block), self.chunk))
                 block = following
 
-    def _encode_group(self, model, mixer: ContextMixer, block: bytes) -> bytes:
+    def _encode_group(self, model, mixer: ContextMixer, fallback: Fallback, block: bytes) -> bytes:
         import constriction
 
         family = _family()
         rows, lengths = group_rows(block, self.chunk)
         weights = mixer.snapshot()
         encoder = constriction.stream.queue.RangeEncoder()
+        bits = np.zeros(rows.shape)
+        price = price_step(rows, bits)  # the coded bytes' own bits choose the record
 
         def emit(t, probs):
-            symbols = np.ascontiguousarray(rows[: len(probs), t], dtype=np.int32)
+            symbols = price(t, probs)
             encoder.encode(symbols, family, probs)
             return symbols
 
         run_group(model, mixer, lengths, self.device, emit, lanes=self.threads)
-        words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
-        if len(words) >= len(block):
-            mixer.restore(weights)  # the decoder only replays the counts of a raw group
-            return pack_record(RECORD_RAW, block)
-        return pack_record(RECORD_CODED, words)
+        choice = fallback.choose(block, bits.reshape(-1)[: len(block)])
+        fallback.advance(block)
+        if choice.kind == RECORD_CODED:
+            return pack_record(RECORD_CODED, np.asarray(encoder.get_compressed(), dtype="<u4").tobytes())
+        mixer.restore(weights)  # the decoder only replays the counts of a raw or PPMd group
+        return pack_record(choice.kind, block if choice.kind == RECORD_RAW else choice.ppmd)
 
     def decode(self, stream: bytes, *, max_output: int | None = None) -> bytes:
         """Invert :meth:`encode`; every header and record check runs before the model does."""
@@ -484,13 +499,15 @@ class LMCoder:
         device = self._decode_device(header.device)
         family = _family()
         crc = 0
-        with deterministic(header.threads), torch.inference_mode(not self.learns):
+        with deterministic(), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(device)
-            mixer = self._mixer()
+            mixer, fallback = self._mixer(), Fallback()  # decodes PPMd records whatever this coder writes
             for index, (kind, payload) in enumerate(records):
                 start, end = header.group_span(index)
                 rows, lengths = group_rows(bytes(end - start), header.chunk)
-                if kind == RECORD_RAW:
+                if kind != RECORD_CODED:
+                    if kind != RECORD_RAW:
+                        payload = fallback.decode(payload, end - start, f"lm: group {index + 1}")
                     rows[:] = group_rows(payload, header.chunk)[0]
                     replay_group(mixer, rows, lengths)
                 else:
@@ -505,6 +522,7 @@ class LMCoder:
                     if not decoder.maybe_exhausted():
                         raise CorruptStreamError(f"lm: group {index + 1} has data left after its bytes: corrupted")
                 out = rows.reshape(-1)[: end - start].tobytes()
+                fallback.advance(out)
                 if learner is not None and index + 1 < header.n_groups:
                     learner.update(out, _chunk_spans(end - start, header.chunk))
                 crc = zlib.crc32(out, crc)
@@ -542,11 +560,12 @@ class LMCoder:
 
     # ---- code lengths without coding (the fast path) ----
     def code_lengths(self, data: bytes) -> np.ndarray:
-        """Bits of every byte: the coder's own probabilities (8 for bytes of raw-stored groups)."""
+        """Bits of every byte: the coder's own probabilities (8 for bytes of raw-stored groups,
+        a PPMd-stored group's payload bits spread evenly over its bytes)."""
         return self._price(data)[0]
 
     def payload_bits(self, data: bytes) -> float:
-        """Bits of everything after the header: records, coded or raw as the encoder would choose."""
+        """Bits of everything after the header: the records the encoder would choose."""
         return self._price(data)[1]
 
     def _price(self, data: bytes) -> tuple[np.ndarray, float]:
@@ -555,18 +574,21 @@ class LMCoder:
         size = self.chunk * self.group
         out = np.zeros(len(data))
         total = 0.0
-        with deterministic(self.threads), torch.inference_mode(not self.learns):
+        with deterministic(), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
             blocks = [data[start : start + size] for start in range(0, len(data), size)]
-            for start, bits in zip(range(0, len(data), size), self._price_groups(model, self._mixer(), blocks, learner)):
+            priced = self._price_groups(model, self._mixer(), self._fallback(), blocks, learner)
+            for start, (bits, record_bits) in zip(range(0, len(data), size), priced):
                 out[start : start + len(bits)] = bits
-                total += 8 * RECORD_BYTES + _record_bits(bits)
+                total += 8 * RECORD_BYTES + record_bits
         return out, total
 
-    def _price_groups(self, model, mixer: ContextMixer, blocks: list[bytes], learner=None) -> Iterator[np.ndarray]:
-        """Bits of every byte of each group as the encoder would code it (8 each if stored raw),
-        from teacher-forced log-probabilities (:mod:`kcomp.lm_coder.pricing`: an estimate within
-        a documented tolerance of the stream); a learner is updated after each group but the last."""
+    def _price_groups(self, model, mixer: ContextMixer, fallback: Fallback, blocks: list[bytes],
+                      learner=None) -> Iterator[tuple[np.ndarray, float]]:
+        """(bits of every byte, payload bits of the record) of each group as the encoder would
+        store it, from teacher-forced log-probabilities (:mod:`kcomp.lm_coder.pricing`: an
+        estimate within a documented tolerance of the stream); a learner is updated after each
+        group but the last."""
         groups = (group_rows(block, self.chunk) for block in blocks)
 
         def log_probs(rows, lengths):
@@ -576,10 +598,11 @@ class LMCoder:
             block = blocks[index]
             weights = mixer.snapshot()
             bits = mixer.price_group(logp, rows[:, : max(lengths)], lengths).reshape(-1)[: len(block)]
-            if _record_bits(bits) >= 8 * len(block):
-                mixer.restore(weights)  # stored raw: the counts stay, the mixing weights do not
-                bits = np.full(len(block), 8.0)
-            yield bits
+            choice = fallback.choose(block, bits)
+            fallback.advance(block)
+            if choice.kind != RECORD_CODED:
+                mixer.restore(weights)  # raw or PPMd: the counts stay, the mixing weights do not
+            yield choice.code_lengths(bits), choice.record_bits
             if learner is not None and index + 1 < len(blocks):
                 learner.update(block, _chunk_spans(len(block), self.chunk))
 
@@ -593,20 +616,16 @@ class LMCoder:
         size = self.chunk * self.group
         shared = len(prefix) // size * size
 
-        def payload(mixer, data):
+        def payload(mixer, fallback, data):
             blocks = [data[i : i + size] for i in range(0, len(data), size)]
-            return sum(8 * RECORD_BYTES + _record_bits(bits) for bits in self._price_groups(self.model, mixer, blocks))
+            return sum(8 * RECORD_BYTES + record_bits
+                       for _, record_bits in self._price_groups(self.model, mixer, fallback, blocks))
 
-        with deterministic(self.threads), torch.inference_mode():
-            mixer = self._mixer()
-            base = payload(mixer, prefix[:shared])
-            return [base + payload(copy.deepcopy(mixer), prefix[shared:] + suffix) for suffix in suffixes]
-
-
-def _record_bits(bits: np.ndarray) -> float:
-    """Payload bits of a group's record: whole 32-bit words of range code, or its raw bytes."""
-    coded = 32 * np.ceil((bits.sum() + 1) / 32)
-    return float(min(coded, 8.0 * len(bits)))
+        with deterministic(), torch.inference_mode():
+            mixer, fallback = self._mixer(), self._fallback()
+            base = payload(mixer, fallback, prefix[:shared])
+            return [base + payload(copy.deepcopy(mixer), copy.copy(fallback), prefix[shared:] + suffix)
+                    for suffix in suffixes]
 
 
 def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:
