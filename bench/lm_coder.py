@@ -140,11 +140,12 @@ def main(argv=None) -> int:
         print(f"\n{title}\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
         for row in body:
             print("| " + " | ".join(str(x) for x in row) + " |")
-    notes = (f"CPU, torch at {lm.coder.threads} thread(s), chunk {lm.coder.chunk} bytes, groups of "
+    notes = (f"CPU, {lm.coder.threads} lane(s) of chunks in parallel threads (torch at one thread each), chunk "
+             f"{lm.coder.chunk} bytes, groups of "
              f"{lm.coder.group} chunks. Load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
              "the run on a 2-core machine shared with other jobs: wall-clock throughput is understated, so "
-             "throughput is also given per CPU second of this (single-threaded) process, which is what an "
-             "idle core would give, less the memory-bandwidth contention. 'transformer alone' is the same "
+             "throughput is also given per CPU second of this process (all its threads; size_bits runs the "
+             "next group's forward pass in a background thread while the mixer prices the current one). 'transformer alone' is the same "
              "coder without the context model and without the PPMd fallback (size_bits); 'lm, no PPMd "
              "fallback' is lm whose groups may only be range coded or raw (size_bits).")
     print("\n" + notes)

@@ -38,7 +38,7 @@ def _timed(fn, *args):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[131072, 524288])
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the coder's)")
+    ap.add_argument("--threads", type=int, default=None, help="lanes of chunks stepped in parallel (default: the coder's)")
     ap.add_argument("--name", default="lm_speed", help="results file bench/results/NAME.json")
     args = ap.parse_args(argv)
 
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     print("\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
     for row in rows:
         print("| " + " | ".join(str(x) for x in row) + " |")
-    notes = (f"CPU ({os.cpu_count()} cores), torch at {lm.coder.threads} thread(s), chunk {lm.coder.chunk}, "
+    notes = (f"CPU ({os.cpu_count()} cores), {lm.coder.threads} lane(s) of chunks in parallel threads (torch at "
+             f"one thread each), chunk {lm.coder.chunk}, "
              f"groups of {lm.coder.group} chunks; held-out English (Persuasion, then GPL-3 and held-out "
              f"fortunes). Load average {load_before[0]:.1f} before and {load_after[0]:.1f} after: on a "
              "shared machine wall-clock throughput is understated. kB/CPU-s counts the CPU time of all "
