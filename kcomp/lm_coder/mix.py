@@ -111,7 +111,7 @@ class ContextMixer:
     def contexts(self, active: int) -> None:
         """Hash the contexts of the first ``active`` chunks (finished chunks drop off the end)."""
         _kernels().hash_contexts(self._history, active, self._orders, self._low, self._high, self._shift,
-                                    self._rows)
+                                 self._rows)
         self._predicted = False
 
     def predict(self, nn_logp: np.ndarray, start: int = 0) -> None:
@@ -132,19 +132,20 @@ class ContextMixer:
         """Update weights (if :meth:`predict` ran this step), counts and histories with ``symbols``."""
         cfg = self.config
         _kernels().learn(self.tables, self._rows, np.ascontiguousarray(symbols, dtype=np.int32), self.weights,
-                            self._predicted, self._nn_logp[: len(symbols)], self._log_count, self._buckets, self._expected,
-                            cfg.lr, cfg.count_limit, self._history)
+                         self._predicted, self._nn_logp[: len(symbols)], self._log_count, self._buckets,
+                         self._expected, cfg.lr, cfg.count_limit, self._history)
         self._predicted = False
 
     # -- a whole group --------------------------------------------------------------------
     def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
         """Bits (chunks, chunk) of a group's bytes ``rows`` given the transformer's
-        log-probabilities ``nn_logp`` (chunks, chunk, 256); same numbers as stepping."""
+        log-probabilities ``nn_logp`` (chunks, chunk, 256): the arithmetic of :meth:`predict` and
+        :meth:`learn` step by step, in one compiled loop."""
         cfg = self.config
         self.begin_group(len(lengths))
         bits = np.zeros(rows.shape)
         _kernels().price_group(self.tables, self.weights, self._history, self._orders, self._low, self._high,
-                                  self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
-                                  np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
-                                  self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
+                               self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
+                               np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
+                               self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
         return bits
