@@ -592,7 +592,7 @@ class LMCoder:
         groups = (group_rows(block, self.chunk) for block in blocks)
 
         def log_probs(rows, lengths):
-            return teacher_forced_log_probs(model, rows, max(lengths), self.device)
+            return teacher_forced_log_probs(model, rows, max(lengths), self.device, self.threads)
 
         for index, (rows, lengths, logp) in enumerate(pipelined(groups, log_probs, ahead=learner is None)):
             block = blocks[index]

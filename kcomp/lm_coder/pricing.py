@@ -27,8 +27,9 @@ import numpy as np
 STREAM_TOLERANCE_BITS_PER_BYTE = 0.01
 
 
-def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str) -> np.ndarray:
-    """(chunks, span, 256) float32 log-probabilities of every byte of ``rows`` (chunks, >= span)."""
+def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str, threads: int = 1) -> np.ndarray:
+    """(chunks, span, 256) float32 log-probabilities of every byte of ``rows`` (chunks, >= span),
+    with torch at ``threads`` threads meanwhile (its ops are large here, unlike the coder's steps)."""
     import torch
     from torch.nn import functional as F
 
@@ -38,10 +39,15 @@ def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str) ->
     x[:, 0] = BOS
     x[:, 1:] = rows[:, : span - 1]
     kind = "cuda" if str(device).startswith("cuda") else "cpu"
-    with torch.inference_mode(), torch.autocast(kind, dtype=torch.bfloat16):
-        logits = model(torch.from_numpy(x).to(device))
-    with torch.inference_mode():
-        logp = F.log_softmax(logits.float(), dim=-1).cpu().numpy()
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode(), torch.autocast(kind, dtype=torch.bfloat16):
+            logits = model(torch.from_numpy(x).to(device))
+        with torch.inference_mode():
+            logp = F.log_softmax(logits.float(), dim=-1).cpu().numpy()
+    finally:
+        torch.set_num_threads(old_threads)
     if not np.isfinite(logp).all():
         from kcomp.errors import KcompError
 
