@@ -9,9 +9,10 @@ active chunk, a distribution over the 256 byte values that mixes
   chunks and all groups of the stream, updated after every step with the bytes of that step,
 
 as ``p(b) ∝ exp(Σ_i w_i log p_i(b))`` with weights learned online (one gradient step on the log
-loss per step, averaged over the chunks). Each model's weight is chosen by its own confidence
-bucket (count models: how often the context was seen; transformer: its top probability), so a
-context seen once weighs less than one seen a thousand times. Every symbol keeps at least
+loss per step, summed over the chunks times ``min(chunk_lr, lr / chunks)``). Each model's
+weight is chosen by its own confidence bucket (count models: how often the context was seen;
+transformer: its top probability), so a context seen once weighs less than one seen a thousand
+times. Every symbol keeps at least
 ``2**-floor_bits`` of probability, so no byte costs less than ~``256 * 2**-floor_bits / ln 2``
 bits: that bounds how many bytes a payload can announce (see :data:`MIN_BITS_PER_BYTE`).
 
@@ -40,9 +41,12 @@ class MixConfig:
     table_bits: int = 15  #: rows of each hashed count table: 2**table_bits contexts
     alpha: float = 0.05  #: additive prior of the count estimates
     count_limit: int = 1023  #: a context's counts are halved when one exceeds this (adaptivity)
-    #: mixer learning rate per step; the step's gradient is AVERAGED over its chunks, so the group
-    #: size does not scale it (chosen on licences, C headers and Spanish fortunes: 0.25)
+    #: mixer learning rate per step: the step's gradient is summed over its chunks and scaled by
+    #: ``min(chunk_lr, lr / chunks)``, so a large group takes an AVERAGED step (the group size does
+    #: not scale it) and a small one ``chunk_lr`` per chunk (chosen on licences, C headers and
+    #: Spanish fortunes, 512 B to 128 KiB)
     lr: float = 0.25
+    chunk_lr: float = 0.01
     nn_weight: float = 1.0  #: initial weight of the transformer
     count_weight: float = 0.2  #: initial weight of every count model
     floor_bits: int = 16  #: every symbol keeps at least 2**-floor_bits of probability
@@ -133,7 +137,7 @@ class ContextMixer:
         cfg = self.config
         _kernels().learn(self.tables, self._rows, np.ascontiguousarray(symbols, dtype=np.int32), self.weights,
                          self._predicted, self._nn_logp[: len(symbols)], self._log_count, self._buckets,
-                         self._expected, cfg.lr, cfg.count_limit, self._history)
+                         self._expected, cfg.lr, cfg.chunk_lr, cfg.count_limit, self._history)
         self._predicted = False
 
     # -- a whole group --------------------------------------------------------------------
@@ -147,5 +151,5 @@ class ContextMixer:
         _kernels().price_group(self.tables, self.weights, self._history, self._orders, self._low, self._high,
                                self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
                                np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
-                               self._scale, self._floor, cfg.lr, cfg.count_limit, bits)
+                               self._scale, self._floor, cfg.lr, cfg.chunk_lr, cfg.count_limit, bits)
         return bits

@@ -91,10 +91,11 @@ def predict(tables, rows, nn_logp, weights, log_count, scale, floor, buckets, ex
 
 
 @njit(cache=True, nogil=True)
-def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, lr, count_limit,
-          history):
+def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, lr, chunk_lr,
+          count_limit, history):
     """One step's update with the coded ``symbols`` (active,): the mixing weights (when
-    ``predicted``: a gradient step on the log loss, averaged over the chunks), then the counts
+    ``predicted``: a gradient step on the log loss summed over the chunks, times
+    ``min(chunk_lr, lr / chunks)``: an average over the chunks of a large step), then the counts
     chunk by chunk (a row is halved when a count passes ``count_limit``), then the histories."""
     active = symbols.shape[0]
     n_orders = tables.shape[0]
@@ -106,7 +107,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
             for k in range(n_orders):
                 own = log_count[tables[k, rows[k, b], sym]] - log_count[0]
                 grad[k + 1, buckets[b, k + 1]] += own - expected[b, k + 1]
-        step = lr / active
+        step = min(chunk_lr, lr / active)
         for i in range(n_orders + 1):
             for j in range(N_BUCKETS):
                 weights[i, j] += np.float32(step * grad[i, j])
@@ -125,7 +126,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
 
 @njit(cache=True, nogil=True)
 def price_group(tables, weights, history, orders, low_masks, high_masks, shift, nn_logp, data, lengths,
-                log_count, scale, floor, lr, count_limit, bits):
+                log_count, scale, floor, lr, chunk_lr, count_limit, bits):
     """Run a whole group through the mixer: ``nn_logp`` (B, T, 256) are the transformer's
     log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
     probability. Same arithmetic as :func:`predict` + :func:`learn` step by step."""
@@ -145,4 +146,4 @@ def price_group(tables, weights, history, orders, low_masks, high_masks, shift, 
             symbols[b] = data[b, t]
             bits[b, t] = -math.log2(np.float64(probs[b, symbols[b]]))
         learn(tables, rows, symbols[:active], weights, True, step_logp, log_count, buckets, expected, lr,
-              count_limit, history)
+              chunk_lr, count_limit, history)
