@@ -137,7 +137,9 @@ def _read_exact(src: Source, n: int) -> bytes:
 def _read_header(src: Source, spec: str) -> tuple[int, int, int]:
     """(order, input length, CRC32 of the header bytes) of a version-1 frame; refuses others."""
     head = _read_exact(src, len(MAGIC) + 2)
-    if len(head) < len(MAGIC) + 2 or head[:len(MAGIC)] != MAGIC:
+    if len(head) < len(MAGIC) + 2:
+        raise CorruptStreamError(f"{spec}: stream of {len(head)} bytes is too short for its header (truncated)")
+    if head[:len(MAGIC)] != MAGIC:
         raise CorruptStreamError(
             f"{spec}: not a ppmd stream of format version {VERSION} (no {MAGIC.decode()!r} magic); the "
             "unversioned ppmd frame of earlier kcomp versions is refused (pyppmd can crash on it if "
