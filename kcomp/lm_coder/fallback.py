@@ -16,8 +16,10 @@ with PPMd (~1 % of the transformer's time) and ~110 ms to decode.
 
 A PPMd record is the CRC32 of the PPMd bytes (4 bytes, little endian), then the PPMd bytes: the
 decoder checks it before pyppmd sees them, because pyppmd 1.3 can crash the process (SIGSEGV,
-measured here, also through the registry's ``ppmd`` codec) on damaged input. A stream crafted to
-carry a matching CRC over hostile PPMd bytes is not covered by this check.
+measured here) on damaged input. The check and the decode loop are the registry ``ppmd`` codec's
+guard (:func:`kcomp.compressors.ppmd.seal`, :func:`~kcomp.compressors.ppmd.unseal`,
+:func:`~kcomp.compressors.ppmd.run_decoder`). A stream crafted to carry a matching CRC over
+hostile PPMd bytes is not covered by this check.
 
 The record choice is a function of the coder's probabilities and the PPMd size only, so the
 pricing pass (``size_bits``, ``code_lengths``) makes the same choice as the encoder: the range
@@ -28,19 +30,17 @@ payload bytes, raw as 8 bits a byte; ties go to raw, then to the range code.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from kcomp.compressors.ppmd import FLUSH_BYTES, PIECE_BYTES, encode_in_pieces
+from kcomp.compressors.ppmd import encode_in_pieces, in_pieces, run_decoder, seal, unseal
 from kcomp.errors import CorruptStreamError
 from kcomp.lm_coder.container import RECORD_CODED, RECORD_PPMD, RECORD_RAW
 
 PPMD_ORDER = 12  #: orders 8..24 primed with 256 KiB were within 1% of each other; 12 is fast
 PPMD_MEMORY = 16 << 20  #: bytes of PPMd model (64 MiB measured no smaller)
 PRIME_BYTES = 256 << 10  #: input bytes before a group that prime its PPMd model (part of the format)
-CRC_BYTES = 4  #: a PPMd record starts with the CRC32 of its PPMd bytes
 
 
 def lm_record_bits(bits: np.ndarray) -> float:
@@ -87,8 +87,7 @@ class Fallback:
     def encode(self, block: bytes) -> bytes:
         """The PPMd record payload of ``block``: CRC32 of the PPMd bytes, then those bytes."""
         encoder, _ = self._primed_encoder()
-        code = encode_in_pieces(encoder, block) + encoder.flush()
-        return zlib.crc32(code).to_bytes(CRC_BYTES, "little") + code
+        return seal(encode_in_pieces(encoder, block) + encoder.flush())[0]
 
     def choose(self, block: bytes, lm_bits: np.ndarray) -> Choice:
         """The cheapest record for ``block`` whose bytes cost ``lm_bits`` under the coder."""
@@ -101,31 +100,13 @@ class Fallback:
 
     def decode(self, payload: bytes, n_bytes: int, where: str) -> bytes:
         """The ``n_bytes`` bytes of a PPMd record; a damaged payload raises CorruptStreamError."""
-        code = payload[CRC_BYTES:]
-        if len(payload) <= CRC_BYTES or zlib.crc32(code) != int.from_bytes(payload[:CRC_BYTES], "little"):
-            raise CorruptStreamError(f"{where}: PPMd payload fails its CRC32: corrupted")
-        try:
-            return self._decode(code, n_bytes, where)
-        except (ValueError, RuntimeError, EOFError, MemoryError, SystemError) as exc:  # pyppmd reports damage as these
-            raise CorruptStreamError(f"{where}: PPMd payload cannot be decoded ({exc}): corrupted") from exc
-
-    def _decode(self, code: bytes, n_bytes: int, where: str) -> bytes:
         import pyppmd
 
-        source = self._primed_encoder()[1] + code
-        total = len(self.window) + n_bytes
+        code, _ = unseal(payload, 0, where)
+        prime = self._primed_encoder()[1]
         decoder = pyppmd.Ppmd7Decoder(PPMD_ORDER, PPMD_MEMORY)
-        out, fed = bytearray(), 0
-        while len(out) < total:
-            # always pass the next piece while there is one (see kcomp.compressors.ppmd)
-            piece = source[fed : fed + PIECE_BYTES]
-            fed += len(piece)
-            got = decoder.decode(piece, total - len(out))
-            if not got and not piece:
-                raise CorruptStreamError(
-                    f"{where}: PPMd payload ends after {max(len(out) - len(self.window), 0):,} of its "
-                    f"{n_bytes:,} bytes (truncated or corrupted)")
-            out += got
-        if out[: len(self.window)] != self.window or len(source) - fed > FLUSH_BYTES:
+        total = len(self.window) + n_bytes
+        out = b"".join(run_decoder(decoder, in_pieces(prime + code), total, total, where))
+        if out[: len(self.window)] != self.window:
             raise CorruptStreamError(f"{where}: PPMd payload does not match its stream position: corrupted")
-        return bytes(out[len(self.window) :])
+        return out[len(self.window) :]
