@@ -193,7 +193,8 @@ def test_size_bits_agrees_with_coded_size(which, tiny, pretrained, samples):
         assert abs(coded_bits - fast) <= STREAM_TOLERANCE_BITS_PER_BYTE * len(data) + 64 * groups, (name, coded_bits, fast)
         per_pos = c.code_lengths(data)
         assert per_pos.shape == (len(data),)
-        assert abs(per_pos.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - fast) <= 32 * groups
+        # a range-coded record is 32 * ceil((bits + 1) / 32): 1 to 33 bits over its bytes' sum
+        assert abs(per_pos.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - fast) <= 33 * groups
 
 
 @pytest.mark.parametrize("headerless", [False, True])
@@ -297,7 +298,7 @@ def test_online_round_trip_and_learning(samples):
     bits = c.prequential_code_lengths(data)
     assert bits.shape == (len(data),)
     groups = n_groups(c, data)
-    assert abs(bits.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - c.raw_size_bits(data)) <= 32 * groups
+    assert abs(bits.sum() + HEADER_BITS + 8 * RECORD_BYTES * groups - c.raw_size_bits(data)) <= 33 * groups  # whole words of bits + 1
     assert abs(8 * len(stream) - c.raw_size_bits(data)) <= 0.001 * len(stream) * 8 + 64 * groups
     # it learns: repeated text gets much cheaper the second time round
     rep = samples["prose"][:256] * 6

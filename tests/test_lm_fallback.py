@@ -139,7 +139,7 @@ def test_pricing_makes_the_encoders_choice(tiny, mixed):
     # size_bits is teacher-forced: an estimate within the documented tolerance of the stream
     assert abs(8 * len(stream) - fast) <= 64 * len(found) + STREAM_TOLERANCE_BITS_PER_BYTE * len(mixed)
     bits = tiny.code_lengths(mixed)
-    assert abs(bits.sum() + HEADER_BITS + 8 * RECORD_BYTES * len(found) - fast) <= 32 * len(found)
+    assert abs(bits.sum() + HEADER_BITS + 8 * RECORD_BYTES * len(found) - fast) <= 33 * len(found)  # whole words of bits + 1
     group = tiny.coder.chunk * tiny.coder.group
     for index, (kind, _, size) in enumerate(found):
         own = bits[index * group : (index + 1) * group]
