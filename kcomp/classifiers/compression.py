@@ -246,7 +246,8 @@ class CompressionClassifier(TextClassifierBase):
 
     def predict(self, X) -> np.ndarray:
         """One label per text: minimum code length (equal lengths: lowest class) or the stack's argmax."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
         """Stack: the logistic regression's probabilities. Otherwise softmax(-bits * ln 2 / temperature)."""
