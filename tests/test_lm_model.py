@@ -126,6 +126,18 @@ def test_training_is_deterministic_and_records_its_recipe(tmp_path):
     assert 0 < held < 8.5  # an untrained-ish model is near 8 bits/byte, never far above
 
 
+
+def test_training_continues_from_weights_and_records_where_it_started(tmp_path):
+    base = dict(tokens_per_step=256, mix={"python": 1.0}, evals=1, log=lambda m: None)
+    train(tmp_path / "a.safetensors", steps=3, config=asdict(CFG), seq_schedule=((0.0, 16),), **base)
+    start = load_model(tmp_path / "a.safetensors")
+    recipe = train(tmp_path / "b.safetensors", steps=2, init=str(tmp_path / "a.safetensors"), cpu_bf16=True, **base)
+    after = load_model(tmp_path / "b.safetensors")
+    assert after.config == start.config and model_id(after) != model_id(start)
+    assert recipe["init"]["model_id"] == model_id(start).hex() and recipe["init"]["recipe"]["steps"] == 3
+    assert recipe["tokens_seen"] == 5 * 256 and recipe["history"][-1]["bytes_seen"] == 5 * 256
+    assert recipe["bf16_autocast"] and recipe["seq_schedule"] == [[0.0, CFG.block_size]]
+
 # -- corpus readers -------------------------------------------------------------------------------
 def test_dictd_reader_skips_database_entries_and_duplicates(tmp_path, monkeypatch):
     text = b"00-database-info blah\nalpha\n  first letter\nbeta\n  second letter\n"

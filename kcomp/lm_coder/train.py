@@ -122,6 +122,19 @@ class _Sampler:
         return _as_batch(np.stack([_windows(self.rng, self.arrays[w], 1, length)[0] for w in which]))
 
 
+def _initial_model(config, init: str | None):
+    """(model, recipe of the weights it starts from): a fresh ByteGPT, or the ``init`` weights."""
+    from kcomp.lm_coder.model import ByteGPT
+    from kcomp.lm_coder.weights import load_model, model_id, read_metadata, resolve_weights
+
+    if init is None:
+        return ByteGPT(config), None
+    model = load_model(init).train()
+    meta = read_metadata(resolve_weights(init))
+    return model, {"weights": str(init), "model_id": model_id(model).hex(),
+                   "recipe": json.loads(meta.get("recipe", "null"))}
+
+
 def _device(name: str):
     import torch
 
@@ -147,6 +160,8 @@ def train(
     max_cpu_minutes: float = 30.0,
     evals: int = 8,
     device: str = "auto",
+    cpu_bf16: bool = False,
+    init: str | None = None,
     command: str | None = None,
     log=print,
 ) -> dict:
@@ -156,7 +171,9 @@ def train(
     and digest, steps done, CPU and wall time, the held-out loss (bits/byte) at ``evals``
     checkpoints along training and the final train / held-out loss per source. Training stops
     early (recorded as ``stopped_early``) once the process has used ``max_cpu_minutes``. On CUDA
-    the forward runs under bf16 autocast (the saved weights are float32).
+    the forward runs under bf16 autocast (the saved weights are float32); ``cpu_bf16`` does the
+    same on the CPU (measured 1.6x faster on an AMX CPU). ``init``: continue from these weights
+    (their config and recipe are kept; windows are full length from the first step).
     """
     import torch
     from torch.nn import functional as F
@@ -175,14 +192,19 @@ def train(
     log("corpus (train / held-out bytes): " + ", ".join(f"{k}={len(s.train)}/{len(s.held_out)}" for k, s in corpus.items())
         + f"; digest {digest}")
     sampler = _Sampler(corpus, mix, seed)
-    model = ByteGPT(cfg).to(dev)
+    model, init_recipe = _initial_model(cfg, init)
+    model = model.to(dev)
+    seen_before = 0  # bytes the init weights were trained on: counted in bytes_seen / tokens_seen
+    if init is not None:
+        cfg, seq_schedule = model.config, ((0.0, model.config.block_size),)
+        seen_before = (init_recipe["recipe"] or {}).get("tokens_seen", 0)
     log(f"model {cfg} with {model.num_params():,} parameters on {dev}")
     opt = _optimizer(model, lr, weight_decay)
     schedule = dict(steps=steps, lr=lr, warmup=warmup, min_lr_ratio=min_lr_ratio)
     eval_at = {max(1, round(steps * (i + 1) / evals)) for i in range(evals)} if evals else set()
     history, ema, done, stopped_early = [], None, 0, False
     t0, c0 = time.time(), time.process_time()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    autocast = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda" or cpu_bf16)
     for step in range(steps):
         if (time.process_time() - c0) / 60.0 > max_cpu_minutes:
             stopped_early = True
@@ -207,7 +229,7 @@ def train(
                 f"len {seq_len}  {time.process_time() - c0:.0f} CPU s")
         if done in eval_at:
             held = held_out_losses(model, corpus)
-            history.append({"step": done, "bytes_seen": done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
+            history.append({"step": done, "bytes_seen": seen_before + done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
             log(f"  held-out bits/byte after {done} steps: {held}")
     cpu, wall = time.process_time() - c0, time.time() - t0
     final_train = {k: round(evaluate(model, s.train[len(s.train) // 2 :]), 4) for k, s in corpus.items()}
@@ -217,9 +239,10 @@ def train(
     recipe = {
         "config": asdict(cfg), "params": model.num_params(), "steps": steps, "steps_done": done,
         "stopped_early": stopped_early, "tokens_per_step": tokens_per_step,
-        "seq_schedule": [list(x) for x in seq_schedule], "tokens_seen": done * tokens_per_step,
+        "seq_schedule": [list(x) for x in seq_schedule], "tokens_seen": seen_before + done * tokens_per_step,
         "lr": lr, "min_lr_ratio": min_lr_ratio, "warmup": warmup, "weight_decay": weight_decay,
-        "seed": seed, "threads": threads, "device": dev.type, "mix": mix, "data_digest": digest,
+        "seed": seed, "threads": threads, "device": dev.type, "bf16_autocast": dev.type == "cuda" or cpu_bf16,
+        "init": init_recipe, "mix": mix, "data_digest": digest,
         "corpus_bytes": {k: {"train": len(s.train), "held_out": len(s.held_out)} for k, s in corpus.items()},
         "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "torch": torch.__version__,
         "final_train_bits_per_byte": final_train, "final_held_out_bits_per_byte": final_held, "history": history,
@@ -247,6 +270,8 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto (CUDA trains under bf16 autocast)")
     ap.add_argument("--max-cpu-minutes", type=float, default=30.0)
+    ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU too (faster on AMX / avx512_bf16 CPUs)")
+    ap.add_argument("--init", default=None, help="continue training these weights (name or path; --size and --config are then ignored)")
     ap.add_argument("--config", default=None, help="ModelConfig fields as JSON, merged into the size's, e.g. '{\"n_layer\": 2}'")
     ap.add_argument("--recipe-json", default=None, help="also write the recipe/results JSON here")
 
@@ -266,6 +291,8 @@ def run_from_args(args, default_out: str | None = None) -> int:
         threads=args.threads,
         max_cpu_minutes=args.max_cpu_minutes,
         device=args.device,
+        cpu_bf16=args.cpu_bf16,
+        init=args.init,
         config=config,
         command=" ".join(["python -m kcomp.lm_coder.train", *sys.argv[1:]]),
         log=lambda m: print(m, flush=True),
