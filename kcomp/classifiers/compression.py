@@ -171,8 +171,9 @@ class CompressionClassifier(TextClassifierBase):
             self.dict_types_ = model.dict_types
 
     def _cross_fit(self, Xb, y_idx):
-        """Out-of-fold code lengths of every class model for the priced sample of the
-        training texts: (the sample's indices, its folds, one (m, n_classes) array per model)."""
+        """Out-of-fold code lengths of every class model for the priced sample of the training
+        texts. Returns (the class models, the sample's indices, its folds in sample positions,
+        one (sample size, n_classes) array of bits per model)."""
         specs = DEFAULT_CLASS_MODELS if self.class_models is None else self.class_models
         if isinstance(specs, (str, bytes, Compressor)) or len(specs) == 0:
             raise InputError(f"class_models must be a non-empty list of class-model specs; got {specs!r}")
