@@ -14,8 +14,9 @@ The mixer's settings were chosen on other texts (Apache-2.0 + MPL-2.0 + GFDL-1.3
 headers from /usr/include, Spanish fortunes), none of them used here.
 
 For every codec: bits/byte of the real stream (headers included) and a lossless check; for
-``lm`` also encode, decode and ``size_bits`` (no coding) throughput, and the transformer alone
-(no context mixing, priced by ``size_bits``) to show what the mixing adds.
+``lm`` also encode, decode and ``size_bits`` (no coding) throughput, the transformer alone (no
+context mixing, no PPMd fallback, priced by ``size_bits``) to show what the mixing adds, and
+``lm`` without its per-group PPMd fallback (``size_bits``) to show what the fallback adds.
 
     python bench/lm_coder.py [--size 131072]
 """
@@ -110,15 +111,18 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     data = inputs(args.size)
     lm = LMCompressor(device="cpu", weights=args.weights)
-    alone = LMCompressor(device="cpu", mix=None, weights=args.weights)
+    alone = LMCompressor(device="cpu", mix=None, ppmd_fallback=False, weights=args.weights)
+    no_fallback = LMCompressor(device="cpu", ppmd_fallback=False, weights=args.weights)
     rows, speed = [], []
     for name, (kind, blob) in data.items():
         found = {spec: measure(spec, blob) for spec in CLASSICAL}
         found["lm"] = measure(lm, blob)
         transformer_only = alone.size_bits(blob) / len(blob)
+        without_fallback = no_fallback.size_bits(blob) / len(blob)
         ppmd, mine = found["ppmd"]["bits_per_byte"], found["lm"]["bits_per_byte"]
         rows.append([name, kind, len(blob)] + [round(found[s]["bits_per_byte"], 3) for s in CLASSICAL]
-                    + [round(transformer_only, 3), round(mine, 3), f"{100 * (mine / ppmd - 1):+.1f}%"])
+                    + [round(transformer_only, 3), round(without_fallback, 3), f"{100 * (without_fallback / ppmd - 1):+.1f}%",
+                       round(mine, 3), f"{100 * (mine / ppmd - 1):+.1f}%"])
         r = found["lm"]
         speed.append([name, len(blob)] + [round(r[f"{w}_kB_per_{clock}_s"], 1) for clock in ("cpu", "wall")
                                            for w in ("encode", "decode", "size_bits")]
@@ -127,7 +131,8 @@ def main(argv=None) -> int:
               file=sys.stderr, flush=True)
     load_after = os.getloadavg()
 
-    columns = ["input", "kind", "bytes"] + CLASSICAL + ["transformer alone", "lm", "lm vs ppmd"]
+    columns = ["input", "kind", "bytes"] + CLASSICAL + ["transformer alone", "lm, no PPMd fallback",
+                                                        "no fallback vs ppmd", "lm", "lm vs ppmd"]
     speed_columns = ["input", "bytes", "encode kB/CPU-s", "decode kB/CPU-s", "size_bits kB/CPU-s",
                      "encode kB/s (wall)", "decode kB/s (wall)", "size_bits kB/s (wall)",
                      "size_bits − stream (bits/byte)"]
@@ -140,7 +145,8 @@ def main(argv=None) -> int:
              "the run on a 2-core machine shared with other jobs: wall-clock throughput is understated, so "
              "throughput is also given per CPU second of this (single-threaded) process, which is what an "
              "idle core would give, less the memory-bandwidth contention. 'transformer alone' is the same "
-             "coder without the context model (size_bits).")
+             "coder without the context model and without the PPMd fallback (size_bits); 'lm, no PPMd "
+             "fallback' is lm whose groups may only be range coded or raw (size_bits).")
     print("\n" + notes)
     weights_arg = f" --weights {args.weights} --name {args.name}" if args.weights else ""
     save_results(args.name, command=f"python bench/lm_coder.py --size {args.size}{weights_arg}",

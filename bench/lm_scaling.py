@@ -40,7 +40,7 @@ GPL3 = Path("/usr/share/common-licenses/GPL-3")
 BASELINES = ("ppmd", "xz:9", "brotli:11")
 THROUGHPUT_BYTES = 128 * 1024
 #: shipped weights outside the equal-recipe family (measured and tabled, not fitted)
-EXTRA_WEIGHTS = ("byte-gpt-tiny-24k",)
+EXTRA_WEIGHTS = ("byte-gpt-tiny-24k", "byte-gpt-large-48m")
 
 
 def held_out_sets(per_source: int) -> tuple[dict[str, bytes], bytes]:
@@ -104,7 +104,7 @@ def add_throughput(rows: list[dict]) -> None:
             next(r for r in rows if r["size"] == name)[key] = speed
 
 
-def plot(rows: list[dict], fit, out: Path) -> None:
+def plot(rows: list[dict], fit, out: Path, extra: list[dict] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -122,7 +122,7 @@ def plot(rows: list[dict], fit, out: Path) -> None:
     ax1.set_xlabel("parameters N")
     ax1.set_ylabel("held-out bits/byte")
     ax1.legend()
-    for r in rows:
+    for r in [*rows, *extra]:  # the longer runs continue (or repeat) a family member's curve
         pts = [(h["bytes_seen"], statistics.mean(h["held_out"].values())) for h in r["history"]]
         ax2.plot(*zip(*pts), "o-", ms=3, label=f"{r['size']} ({r['params'] / 1e3:.0f}k)")
     ax2.set_xscale("log")
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     fit = fit_power_law([r["params"] for r in family], [r["mean_held_out"] for r in family]) if len(family) >= 4 else None
     baselines = baseline_rates(prose)
     img = REPO / "docs" / "img" / "lm_scaling.png"
-    plot(family, fit, img)
+    plot(family, fit, img, extra=[r for r in rows if r["size"] not in SIZES])
     sources = list(sets)
     tables = [
         {"title": "Held-out bits/byte by model size (teacher forced; lower is better)",

@@ -87,6 +87,21 @@ def test_more_bad_inputs_name_what_is_wrong(tmp_path):
     assert "holds no files" in err
 
 
+def test_damaged_ppmd_file_is_one_line_exit_2(tmp_path, python_sources):
+    """A damaged ``kcomp compress -c ppmd`` file: one line and exit 2, never a crash (pyppmd 1.3
+    segfaults on damaged code; kcomp checks the code's CRC32s before pyppmd sees it)."""
+    pytest.importorskip("pyppmd")
+    (tmp_path / "code.py").write_bytes(b"".join(python_sources)[:30_000])
+    assert _kcomp("compress", "-c", "ppmd", "code.py", cwd=tmp_path).returncode == 0
+    stream = (tmp_path / "code.py.kc").read_bytes()
+    flipped = bytearray(stream)
+    flipped[len(stream) // 2] ^= 0x04
+    for name, blob in (("flipped", bytes(flipped)), ("cut", stream[: len(stream) * 2 // 3])):
+        (tmp_path / f"{name}.kc").write_bytes(blob)
+        err = _assert_one_error_line(_kcomp("decompress", f"{name}.kc", cwd=tmp_path))
+        assert "ppmd" in err and ("CRC32" in err or "truncated" in err), err
+
+
 def test_keyboard_interrupt_in_any_command_is_one_line(monkeypatch, capsys):
     from kcomp.cli import core
 

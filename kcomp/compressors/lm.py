@@ -47,16 +47,18 @@ class LMCompressor(Compressor):
     threads: torch threads while coding (recorded in the stream; the decoder uses the same).
     mix: the context-mixing recipe (:class:`~kcomp.lm_coder.mix.MixConfig`); ``None`` codes with
         the transformer alone (for ablations).
+    ppmd_fallback: store a group as PPMd when that is smaller (:mod:`kcomp.lm_coder.fallback`);
+        ``False`` for ablations. Streams decode either way.
     """
 
     cost = "slow"
     family = "lm"
-    streams = True  #: compress_stream (to a seekable file) and decompress_stream hold one group at a time
+    streams = True  #: compress_stream (to a seekable file) and decompress_stream hold one group (+ 256 KiB) at a time
 
     def __init__(self, *, weights: str | os.PathLike | None = None, model=None, online: bool = False,
                  online_config: OnlineConfig | None = None, adapt: bool = False,
                  adapt_config: AdaptConfig | None = None, device: str = "auto", threads: int | None = None,
-                 mix: MixConfig | None = MixConfig(), headerless: bool = False) -> None:
+                 mix: MixConfig | None = MixConfig(), ppmd_fallback: bool = True, headerless: bool = False) -> None:
         super().__init__(None, headerless=headerless)
         if online and (weights is not None or model is not None):
             raise InputError("lm:online learns from scratch: do not pass weights= or model=")
@@ -75,6 +77,7 @@ class LMCompressor(Compressor):
         self.device = str(device).lower()
         self.threads = threads
         self.mix = mix
+        self.ppmd_fallback = ppmd_fallback
         self._coder: LMCoder | None = None
         self._other: dict[int, LMCoder] = {}
         self.prequential = online or adapt
@@ -96,8 +99,9 @@ class LMCompressor(Compressor):
         if not isinstance(other, LMCompressor) or other.spec != self.spec:
             return False
         if self.online or (self._model is None and other._model is None):
-            return (self.online_config, self.adapt_config, self.mix) == (other.online_config, other.adapt_config, other.mix)
-        return self.coder.model_id == other.coder.model_id
+            return (self.online_config, self.adapt_config, self.mix, self.ppmd_fallback) == (
+                other.online_config, other.adapt_config, other.mix, other.ppmd_fallback)
+        return (self.coder.model_id, self.ppmd_fallback) == (other.coder.model_id, other.ppmd_fallback)
 
     def __hash__(self) -> int:
         return hash(self.spec)
@@ -105,7 +109,7 @@ class LMCompressor(Compressor):
     @property
     def fingerprint(self) -> str:
         """The spec plus the model id (weights, or the online recipe): tells custom weights apart."""
-        return f"{self.spec}#{self.model_id}"
+        return f"{self.spec}#{self.model_id}" + ("" if self.ppmd_fallback else "#no-ppmd-fallback")
 
     def __reduce__(self):
         if self._model is not None:
@@ -116,20 +120,22 @@ class LMCompressor(Compressor):
     def _options(self) -> dict:
         return dict(weights=self.weights, online=self.online, online_config=self.online_config, adapt=self.adapt,
                     adapt_config=self.adapt_config, device=self.device, threads=self.threads, mix=self.mix,
-                    headerless=self.headerless)
+                    ppmd_fallback=self.ppmd_fallback, headerless=self.headerless)
 
     # -- the coder (lazy: loads torch and the weights on first use) ---------------------------
     def _coder_for(self, mode: int) -> LMCoder:
-        threads = {} if self.threads is None else {"threads": self.threads}
+        options = {"mix": self.mix, "ppmd_fallback": self.ppmd_fallback, "device": self.device}
+        if self.threads is not None:
+            options["threads"] = self.threads
         if mode == MODE_ONLINE:
-            return LMCoder(online=self.online_config or OnlineConfig(), device=self.device, mix=self.mix, **threads)
+            return LMCoder(online=self.online_config or OnlineConfig(), **options)
         model = self._model
         if model is None:
             from kcomp.lm_coder.weights import load_model
 
             model = load_model(self.weights)
         adapt = (self.adapt_config or AdaptConfig()) if mode == MODE_ADAPT else None
-        return LMCoder(model, adapt=adapt, device=self.device, mix=self.mix, **threads)
+        return LMCoder(model, adapt=adapt, **options)
 
     @property
     def _mode(self) -> int:
@@ -194,7 +200,8 @@ class LMCompressor(Compressor):
         return read, written
 
     def decompress_stream(self, src: BinaryIO, dst: BinaryIO, *, max_output: int | None = None) -> int:
-        """Group by group: memory is one group (``group * chunk`` bytes), whatever the length."""
+        """Group by group: memory is one group (``group * chunk`` bytes) plus the PPMd fallback's
+        256 KiB window, whatever the length."""
         head = src.read(HEADER_BYTES)
         coder = self._coder_of_stream(head)
         header = coder.open(head, _remaining(src, len(head)), max_output)

@@ -10,9 +10,10 @@ LOCKSTEP: at step ``t`` every chunk codes its byte ``t``, from a batched increme
 transformer step. Its log-probabilities are mixed with hashed byte-context counts shared by all
 chunks and groups (:class:`~kcomp.lm_coder.mix.ContextMixer`), and ONE range coder per group
 codes the step's bytes in one call (constriction's ``Categorical(perfect=False)`` with a 2-D
-probability array). A group that would cost more than its raw size is stored raw, so no input
-costs much more than 8 bits/byte. The decoder runs the same computation with the same shapes,
-so it sees bit-identical probabilities.
+probability array). Every group is also coded by PPMd, and the cheapest of the range code, the
+PPMd code and the raw bytes is stored (:mod:`kcomp.lm_coder.fallback`), so far from the model's
+training data ``lm`` costs about what PPMd does, and no input much more than 8 bits/byte. The
+decoder runs the same computation with the same shapes, so it sees bit-identical probabilities.
 
 ``lm:online`` starts from a seeded random init and ``lm:adapt`` from the pretrained weights; both
 take ``steps_per_update`` Adam steps on each group after coding it (the decoder makes the same
@@ -54,6 +55,7 @@ from kcomp.lm_coder.container import (
     pack_record,
     read_header,
 )
+from kcomp.lm_coder.fallback import Fallback
 from kcomp.lm_coder.mix import ContextMixer, MixConfig
 
 DEFAULT_CHUNK = 256  #: bytes per chunk (attention cost grows with it; see the README)
@@ -154,7 +156,7 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
 
 
 def replay_group(mixer: ContextMixer, rows: np.ndarray, lengths: list[int]) -> None:
-    """Feed a raw-stored group's bytes to the count tables exactly as coding them would have."""
+    """Feed a raw- or PPMd-stored group's bytes to the count tables exactly as coding them would have."""
     mixer.begin_group(len(lengths))
     for t in range(max(lengths)):
         active = len(lengths) if lengths[-1] > t else len(lengths) - 1
@@ -309,12 +311,13 @@ class LMCoder:
     ``device``: 'auto' (CUDA when present), 'cpu' or 'cuda'. ``threads``: torch threads used
     while coding (recorded in the stream). ``chunk``: bytes per chunk (default: the model's
     context or :data:`DEFAULT_CHUNK`, whichever is smaller). ``group``: chunks coded together.
-    ``mix``: the context-mixing recipe (``None``: the transformer alone).
+    ``mix``: the context-mixing recipe (``None``: the transformer alone). ``ppmd_fallback``:
+    store a group as PPMd when that is smaller (``False``: ablations; any stream decodes either way).
     """
 
     def __init__(self, model=None, *, online: OnlineConfig | None = None, adapt: AdaptConfig | None = None,
                  mix: MixConfig | None = MixConfig(), device: str = "auto", threads: int = DEFAULT_THREADS,
-                 chunk: int | None = None, group: int | None = None) -> None:
+                 chunk: int | None = None, group: int | None = None, ppmd_fallback: bool = True) -> None:
         if (model is None) == (online is None):
             raise ValueError("LMCoder needs exactly one of model= (pretrained) or online= (OnlineConfig)")
         if adapt is not None and model is None:
@@ -323,6 +326,7 @@ class LMCoder:
         self.device = resolve_device(device)
         self.threads = threads
         self.online, self.adapt, self.mix = online, adapt, mix
+        self.ppmd_fallback = ppmd_fallback
         if model is not None:
             from kcomp.lm_coder.weights import model_id
 
@@ -353,6 +357,9 @@ class LMCoder:
 
     def _mixer(self) -> ContextMixer:
         return ContextMixer(self.mix) if self.mix is not None else _NoMixer()
+
+    def _fallback(self) -> Fallback:
+        return Fallback(self.ppmd_fallback)
 
     def _learner(self, device: str) -> OnlineLearner:
         if self.mode == MODE_ONLINE:
@@ -385,35 +392,38 @@ class LMCoder:
 
         with deterministic(self.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
-            mixer = self._mixer()
+            mixer, fallback = self._mixer(), self._fallback()
             groups = iter(groups)
             block = next(groups, b"")
             while block:
                 following = next(groups, b"")  # learners skip the update after the last group
-                yield self._encode_group(model, mixer, block)
+                yield self._encode_group(model, mixer, fallback, block)
                 if learner is not None and following:
                     learner.update(block, _chunk_spans(len(block), self.chunk))
                 block = following
 
-    def _encode_group(self, model, mixer: ContextMixer, block: bytes) -> bytes:
+    def _encode_group(self, model, mixer: ContextMixer, fallback: Fallback, block: bytes) -> bytes:
         import constriction
 
         family = _family()
         rows, lengths = group_rows(block, self.chunk)
         weights = mixer.snapshot()
         encoder = constriction.stream.queue.RangeEncoder()
+        bits = np.zeros(rows.shape)
+        price = price_step(rows, bits)  # the pricing pass's numbers, so it chooses the same record
 
         def emit(t, probs):
-            symbols = np.ascontiguousarray(rows[: len(probs), t], dtype=np.int32)
+            symbols = price(t, probs)
             encoder.encode(symbols, family, probs)
             return symbols
 
         run_group(model, mixer, lengths, self.device, emit)
-        words = np.asarray(encoder.get_compressed(), dtype="<u4").tobytes()
-        if len(words) >= len(block):
-            mixer.restore(weights)  # the decoder only replays the counts of a raw group
-            return pack_record(RECORD_RAW, block)
-        return pack_record(RECORD_CODED, words)
+        choice = fallback.choose(block, bits.reshape(-1)[: len(block)])
+        fallback.advance(block)
+        if choice.kind == RECORD_CODED:
+            return pack_record(RECORD_CODED, np.asarray(encoder.get_compressed(), dtype="<u4").tobytes())
+        mixer.restore(weights)  # the decoder only replays the counts of a raw or PPMd group
+        return pack_record(choice.kind, block if choice.kind == RECORD_RAW else choice.ppmd)
 
     def decode(self, stream: bytes, *, max_output: int | None = None) -> bytes:
         """Invert :meth:`encode`; every header and record check runs before the model does."""
@@ -440,11 +450,13 @@ class LMCoder:
         crc = 0
         with deterministic(header.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(device)
-            mixer = self._mixer()
+            mixer, fallback = self._mixer(), Fallback()  # decodes PPMd records whatever this coder writes
             for index, (kind, payload) in enumerate(records):
                 start, end = header.group_span(index)
                 rows, lengths = group_rows(bytes(end - start), header.chunk)
-                if kind == RECORD_RAW:
+                if kind != RECORD_CODED:
+                    if kind != RECORD_RAW:
+                        payload = fallback.decode(payload, end - start, f"lm: group {index + 1}")
                     rows[:] = group_rows(payload, header.chunk)[0]
                     replay_group(mixer, rows, lengths)
                 else:
@@ -459,6 +471,7 @@ class LMCoder:
                     if not decoder.maybe_exhausted():
                         raise CorruptStreamError(f"lm: group {index + 1} has data left after its bytes: corrupted")
                 out = rows.reshape(-1)[: end - start].tobytes()
+                fallback.advance(out)
                 if learner is not None and index + 1 < header.n_groups:
                     learner.update(out, _chunk_spans(end - start, header.chunk))
                 crc = zlib.crc32(out, crc)
@@ -496,11 +509,12 @@ class LMCoder:
 
     # ---- code lengths without coding (the fast path) ----
     def code_lengths(self, data: bytes) -> np.ndarray:
-        """Bits of every byte: the coder's own probabilities (8 for bytes of raw-stored groups)."""
+        """Bits of every byte: the coder's own probabilities (8 for bytes of raw-stored groups,
+        a PPMd-stored group's payload bits spread evenly over its bytes)."""
         return self._price(data)[0]
 
     def payload_bits(self, data: bytes) -> float:
-        """Bits of everything after the header: records, coded or raw as the encoder would choose."""
+        """Bits of everything after the header: the records the encoder would choose."""
         return self._price(data)[1]
 
     def _price(self, data: bytes) -> tuple[np.ndarray, float]:
@@ -511,27 +525,28 @@ class LMCoder:
         total = 0.0
         with deterministic(self.threads), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
-            mixer = self._mixer()
+            mixer, fallback = self._mixer(), self._fallback()
             for start in range(0, len(data), size):
                 block = data[start : start + size]
-                bits = self._price_group(model, mixer, block)
+                bits, record_bits = self._price_group(model, mixer, fallback, block)
                 out[start : start + len(block)] = bits
-                total += 8 * RECORD_BYTES + _record_bits(bits)
+                total += 8 * RECORD_BYTES + record_bits
                 if learner is not None and start + size < len(data):
                     learner.update(block, _chunk_spans(len(block), self.chunk))
         return out, total
 
-    def _price_group(self, model, mixer: ContextMixer, block: bytes) -> np.ndarray:
-        """Bits of every byte of one group as the encoder would code it (8 each if stored raw)."""
+    def _price_group(self, model, mixer: ContextMixer, fallback: Fallback, block: bytes) -> tuple[np.ndarray, float]:
+        """(bits of every byte of one group, payload bits of its record) as the encoder codes it."""
         rows, lengths = group_rows(block, self.chunk)
         weights = mixer.snapshot()
         bits = np.zeros(rows.shape)
         run_group(model, mixer, lengths, self.device, price_step(rows, bits))
         bits = bits.reshape(-1)[: len(block)]
-        if _record_bits(bits) >= 8 * len(block):
+        choice = fallback.choose(block, bits)
+        fallback.advance(block)
+        if choice.kind != RECORD_CODED:
             mixer.restore(weights)
-            return np.full(len(block), 8.0)
-        return bits
+        return choice.code_lengths(bits), choice.record_bits
 
     def joint_payload_bits(self, prefix: bytes, suffixes) -> list[float]:
         """``payload_bits(prefix + s)`` for every s, pricing the groups that lie wholly inside
@@ -544,21 +559,15 @@ class LMCoder:
         shared = len(prefix) // size * size
         results = []
         with deterministic(self.threads), torch.inference_mode():
-            mixer = self._mixer()
-            base = sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, mixer, prefix[i : i + size]))
+            mixer, fallback = self._mixer(), self._fallback()
+            base = sum(8 * RECORD_BYTES + self._price_group(self.model, mixer, fallback, prefix[i : i + size])[1]
                        for i in range(0, shared, size))
             for suffix in suffixes:
                 rest = prefix[shared:] + suffix
-                own = copy.deepcopy(mixer)
-                results.append(base + sum(8 * RECORD_BYTES + _record_bits(self._price_group(self.model, own, rest[i : i + size]))
+                own, own_fallback = copy.deepcopy(mixer), copy.copy(fallback)
+                results.append(base + sum(8 * RECORD_BYTES + self._price_group(self.model, own, own_fallback, rest[i : i + size])[1]
                                           for i in range(0, len(rest), size)))
         return results
-
-
-def _record_bits(bits: np.ndarray) -> float:
-    """Payload bits of a group's record: whole 32-bit words of range code, or its raw bytes."""
-    coded = 32 * np.ceil((bits.sum() + 1) / 32)
-    return float(min(coded, 8.0 * len(bits)))
 
 
 def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:

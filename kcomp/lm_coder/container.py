@@ -1,9 +1,10 @@
-"""The ``lm`` stream format (version 2) and its validation, before any model runs.
+"""The ``lm`` stream format (version 3; version 2 still decodes) and its validation, before any
+model runs.
 
 All integers little endian. A 36-byte header, then one record per group of chunks::
 
     0  magic        4  b"KCLM"
-    4  version      1  2
+    4  version      1  3 (2: the same without PPMd records)
     5  mode         1  0 = pretrained, 1 = online, 2 = adapt
     6  device       1  0 = cpu, 1 = cuda (device class the probabilities were computed on)
     7  threads      1  torch threads the probabilities were computed with (the decoder uses the same)
@@ -15,8 +16,10 @@ All integers little endian. A 36-byte header, then one record per group of chunk
     32 crc32        4  CRC32 of the original bytes continued over header bytes 0..31, checked
                        after decoding (so a damaged header field that still decodes is caught)
 
-    record: kind (1 byte: 0 = range coded, 1 = stored raw), size (u32), then ``size`` bytes
-            (coded: the range coder's 32-bit words; raw: exactly the group's bytes)
+    record: kind (1 byte: 0 = range coded, 1 = stored raw, 2 = PPMd), size (u32), then ``size``
+            bytes (coded: the range coder's 32-bit words; raw: exactly the group's bytes; PPMd:
+            CRC32 of the PPMd code, then the group coded by PPMd primed with the input before it,
+            see :mod:`kcomp.lm_coder.fallback`; fewer bytes than the group)
 
 Every group but the last holds ``group * chunk`` bytes, so the records' number and raw sizes
 follow from the header. A coded record of ``size`` bytes can hold at most
@@ -38,7 +41,8 @@ from typing import BinaryIO
 from kcomp.errors import CorruptStreamError, InputError
 
 MAGIC = b"KCLM"
-VERSION = 2
+VERSION = 3
+READABLE_VERSIONS = (2, 3)  #: version 2 is version 3 without PPMd records
 MODE_PRETRAINED = 0
 MODE_ONLINE = 1
 MODE_ADAPT = 2
@@ -52,6 +56,7 @@ HEADER_BITS = 8 * HEADER_BYTES
 RECORD_BYTES = _RECORD.size  # 5
 RECORD_CODED = 0
 RECORD_RAW = 1
+RECORD_PPMD = 2
 MAX_THREADS = 64
 MAX_GROUP_CHUNKS = 1024  #: bounds the decoder's memory (KV cache of one group)
 CODER_SLACK_BITS = 64  #: a range coder's output may undercut the information it carries by its state
@@ -68,9 +73,10 @@ class Header:
     group: int
     n_chunks: int
     crc32: int
+    version: int = VERSION
 
     def pack(self) -> bytes:
-        return _HEADER.pack(MAGIC, VERSION, self.mode, _DEVICE_CODES[self.device], self.threads, self.model_id,
+        return _HEADER.pack(MAGIC, self.version, self.mode, _DEVICE_CODES[self.device], self.threads, self.model_id,
                             self.length, self.chunk, self.group, self.n_chunks, self.crc32)
 
     def stream_crc(self, data_crc: int) -> int:
@@ -100,14 +106,14 @@ def read_header(head: bytes, stream_bytes: int | None) -> Header:
         raise InputError(f"an lm stream must be bytes, got {type(head).__name__}")
     if len(head) >= 4 and bytes(head[:4]) != MAGIC:
         raise CorruptStreamError(f"lm: bad magic {bytes(head[:4])!r}, expected {MAGIC!r}: not an lm stream")
-    if len(head) >= 5 and head[4] != VERSION:
+    if len(head) >= 5 and head[4] not in READABLE_VERSIONS:
         raise CorruptStreamError(
-            f"lm: this stream is in format version {head[4]}; this kcomp reads only version {VERSION} "
-            "(decode it with the kcomp release that wrote it)"
+            f"lm: this stream is in format version {head[4]}; this kcomp reads only versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (decode it with the kcomp release that wrote it)"
         )
     if len(head) < HEADER_BYTES:
         raise CorruptStreamError(f"lm: stream of {len(head)} bytes is shorter than the {HEADER_BYTES}-byte header (truncated?)")
-    _, _, mode, dev, threads, mid, length, chunk, group, n_chunks, crc = _HEADER.unpack_from(bytes(head))
+    _, version, mode, dev, threads, mid, length, chunk, group, n_chunks, crc = _HEADER.unpack_from(bytes(head))
     if mode not in MODES:
         raise CorruptStreamError(f"lm: unknown coding mode {mode}")
     if dev not in DEVICES:
@@ -120,7 +126,7 @@ def read_header(head: bytes, stream_bytes: int | None) -> Header:
         raise CorruptStreamError(
             f"lm: header is inconsistent ({length} bytes cannot make {n_chunks} chunks of {chunk}): corrupted"
         )
-    header = Header(mode, DEVICES[dev], threads, mid, length, chunk, group, n_chunks, crc)
+    header = Header(mode, DEVICES[dev], threads, mid, length, chunk, group, n_chunks, crc, version)
     smallest = HEADER_BYTES + header.n_groups * (RECORD_BYTES + 1)
     if stream_bytes is not None and stream_bytes < smallest:
         raise CorruptStreamError(
@@ -138,7 +144,7 @@ def iter_records(src: BinaryIO, header: Header, min_bits_per_byte: float) -> Ite
         if len(raw) < RECORD_BYTES:
             raise CorruptStreamError(f"lm: stream ends before group {index + 1} of {header.n_groups} (truncated)")
         kind, size = _RECORD.unpack(raw)
-        _check_record(index, kind, size, end - start, min_bits_per_byte)
+        _check_record(index, kind, size, end - start, min_bits_per_byte, header.version)
         payload = src.read(size)
         if len(payload) < size:
             raise CorruptStreamError(f"lm: group {index + 1} of {header.n_groups} is cut short (truncated)")
@@ -147,7 +153,7 @@ def iter_records(src: BinaryIO, header: Header, min_bits_per_byte: float) -> Ite
         raise CorruptStreamError("lm: trailing data after the last group: the stream is corrupted")
 
 
-def _check_record(index: int, kind: int, size: int, n_bytes: int, min_bits_per_byte: float) -> None:
+def _check_record(index: int, kind: int, size: int, n_bytes: int, min_bits_per_byte: float, version: int) -> None:
     where = f"lm: group {index + 1}"
     if kind == RECORD_RAW:
         if size != n_bytes:
@@ -160,5 +166,10 @@ def _check_record(index: int, kind: int, size: int, n_bytes: int, min_bits_per_b
             raise CorruptStreamError(
                 f"{where}: {size} coded bytes cannot hold {n_bytes:,} bytes (at most {most:,}): corrupted"
             )
+    elif kind == RECORD_PPMD and version >= 3:
+        if not 5 <= size < n_bytes:  # a CRC32 and at least one byte of PPMd code
+            raise CorruptStreamError(
+                f"{where}: PPMd payload of {size} bytes for {n_bytes} bytes cannot occur (the encoder "
+                "stores a group raw unless PPMd is smaller): corrupted")
     else:
-        raise CorruptStreamError(f"{where}: unknown record kind {kind}")
+        raise CorruptStreamError(f"{where}: unknown record kind {kind} (format version {version})")

@@ -25,10 +25,10 @@ from kcomp.errors import KcompError
 FORMAT = "kcomp-lm/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: the weights `lm` uses unless told otherwise (the coder reads this one constant): the largest
-#: shipped model, the only one that, mixed with the context model, codes held-out English prose
-#: >= 5% below ppmd (GPL-3 -12.9%, Persuasion -5.5%; medium -8.2% / -0.4%, small -5.2% / +3.4%)
-#: at ~13 kB per CPU-second; pass weights="byte-gpt-small" for ~35 kB/s (bench/lm_coder.py)
-DEFAULT_WEIGHTS = "byte-gpt-large"
+#: shipped model trained longest (byte-gpt-large continued to 48M training bytes: held-out prose
+#: ~9% below ppmd where byte-gpt-large, at 12M bytes, was ~6% below; bench/lm_coder.py); same
+#: architecture and speed as byte-gpt-large. weights="byte-gpt-small" is ~2.7x faster but weaker.
+DEFAULT_WEIGHTS = "byte-gpt-large-48m"
 
 
 class WeightsError(KcompError, ValueError):
