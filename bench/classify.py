@@ -13,12 +13,15 @@ Accuracies are *fair* (one label per text) except the row labelled "top-2 (optim
 the gzip paper's k=2 number that counts a text correct when either of its 2 nearest
 neighbours has the right label: an upper bound, not an accuracy.
 
-Two regimes: the main one (``--n-train`` / ``--n-test``, seed ``--seed``) and few-shot
-(``--shots`` texts per class, ``--seeds`` seeds, 200 test texts, the mean over seeds). Every
-tuned method (TF-IDF + LR, kcomp ``method="auto"``) chooses on the training split only.
+Two regimes, each the mean over ``--seeds`` leak-free splits (seeds 0, 1, ...; every method
+on the same splits): the main one (``--n-train`` / ``--n-test``) and few-shot (``--shots``
+texts per class, ``--n-test`` test texts). A mean is given with its standard error over the
+seeds; auto vs TF-IDF + LR is also compared text by text over all seeds (the paired standard
+error of the difference decides "beats" / "matches" / "loses", see ``verdict``). Every tuned
+method (TF-IDF + LR, kcomp ``method="auto"``) chooses on the training split only.
 
     python bench/classify.py [--n-train 1000] [--n-test 200] [--datasets debian_topics ...]
-                             [--shots 5 20 100] [--seeds 3] [--memory-check]
+                             [--seeds 3] [--shots 5 20 100] [--memory-check]
     python bench/classify.py --tables-from bench/results/classify.json   # reprint the tables
 """
 
@@ -42,7 +45,7 @@ from _util import PeakRSS, save_results  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier, NCDPrototypeFeatures  # noqa: E402
+from kcomp.classifiers import CompressionClassifier, NCDKNNClassifier  # noqa: E402
 from kcomp.datasets import load_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,21 +138,6 @@ def compression(params: dict) -> dict:
     return out
 
 
-def prototypes_lr() -> dict:
-    """NCD to 8 random training texts per class (gzip) -> logistic regression: kNN-free."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    t0 = time.perf_counter()
-    model = make_pipeline(NCDPrototypeFeatures(n_per_class=8, random_state=0), StandardScaler(),
-                          LogisticRegression(max_iter=3000)).fit(DATA["Xtr"], DATA["ytr"])
-    t1 = time.perf_counter()
-    pred = model.predict(DATA["Xte"])
-    t2 = time.perf_counter()
-    return {"fit_s": t1 - t0, "predict_s": t2 - t1, "preds": pred.tolist()}
-
-
 def npc_gzip(top_k: int) -> dict:
     from npc_gzip.compressors.gzip_compressor import GZipCompressor
     from npc_gzip.knn_classifier import KnnClassifier
@@ -189,10 +177,13 @@ def tfidf_lr() -> dict:
     t0 = time.perf_counter()
     tr, va = next(GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=0).split(Xtr, ytr, groups))
     grid = {}
-    for f in feats:
+    for f in feats:  # one vectoriser per feature set; the C path warm-started (same optima, less time)
+        vec = feats[f]().fit(list(Xtr[tr]))
+        A, B = vec.transform(list(Xtr[tr])), vec.transform(list(Xtr[va]))
+        lr = LogisticRegression(max_iter=3000, warm_start=True)
         for C in Cs:
-            m = model(f, C).fit(list(Xtr[tr]), ytr[tr])
-            grid[f"{f}, C={C}"] = float(np.mean(m.predict(list(Xtr[va])) == ytr[va]))
+            lr.set_params(C=C).fit(A, ytr[tr])
+            grid[f"{f}, C={C}"] = float(np.mean(lr.predict(B) == ytr[va]))
     best = max(grid, key=lambda k: (grid[k], -list(grid).index(k)))
     f, C = best.split(", C=")
     final = model(f, float(C)).fit(list(Xtr), ytr)
@@ -221,11 +212,10 @@ COMPRESSION_VARIANTS = {
     "kcomp dict (zstd:19, raw class text)": {"method": "dict"},
     "kcomp dict (zstd:3, raw class text)": {"method": "dict", "compressor": "zstd:3"},
     "kcomp concat (gzip, 32 KiB tail)": {"method": "concat", "compressor": "gzip"},
-    "kcomp stack (dict + gzip code lengths -> LR)": {"method": "stack", "class_models": ("dict", "gzip"),
-                                                     "random_state": 0},
 }
-AUTO_LABEL = "kcomp auto (method/compressor chosen by 5-fold CV on train)"
+AUTO_LABEL = "kcomp auto (method chosen by 5-fold CV on train)"
 AUTO_PARAMS = {"method": "auto", "random_state": 0}
+NPC_SEED0_LABEL = "npc-gzip KnnClassifier k=1 (seed 0 only)"
 TFIDF_LABEL = "TF-IDF + logistic regression (tuned on a train-carved validation split)"
 
 
@@ -234,11 +224,15 @@ def row(name: str, res: dict, yte, pred_key=None, **extra) -> dict:
         print(f"  {name}: FAILED {res['error']}", file=sys.stderr)
         return {"method": name, "error": res["error"]}
     preds = res["preds"] if pred_key is None else res["preds"][pred_key]
-    out = {"method": name, **metrics(yte, preds), "fit_s": res["fit_s"], "predict_s": res["predict_s"],
+    out = {"method": name, **metrics(yte, preds), "correct": _correct(yte, preds), "fit_s": res["fit_s"], "predict_s": res["predict_s"],
            "peak_rss_mib": res["peak_rss_mib"], "base_rss_mib": res["base_rss_mib"], **extra}
     print(f"  {name}: acc {out['accuracy']:.3f} F1 {out['macro_f1']:.3f} fit {out['fit_s']:.1f}s "
           f"predict {out['predict_s']:.1f}s peak {out['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
     return out
+
+
+def _correct(y_true, y_pred) -> list[int]:
+    return [int(a == b) for a, b in zip(y_true, y_pred)]
 
 
 def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with_auto: bool) -> dict:
@@ -246,7 +240,8 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
     (Xtr, ytr), (Xte, yte) = splits
     DATA.clear()
     DATA.update(Xtr=Xtr, ytr=ytr, Xte=Xte, yte=yte, gtr=splits.train_groups)
-    print(f"{name}: {len(Xtr)} train / {len(Xte)} test, {len(set(ytr))} classes", file=sys.stderr, flush=True)
+    print(f"{name} seed {seed}: {len(Xtr)} train / {len(Xte)} test, {len(set(ytr))} classes", file=sys.stderr,
+          flush=True)
     rows, checks = [], {}
     passes = {}
     for spec in knn_specs:
@@ -264,27 +259,21 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
                             tie_rule="lowest", note=same))
             rows.append({"method": f"kNN {spec} k=2 top-2 (OPTIMISTIC, paper's number; not an accuracy)",
                          "accuracy": res["top2_optimistic"], "macro_f1": None, "fit_s": res["fit_s"],
+                         "correct": None,
                          "predict_s": res["predict_s"], "peak_rss_mib": res["peak_rss_mib"],
                          "base_rss_mib": res["base_rss_mib"], "note": same, "optimistic": True})
-    if "gzip" in passes and "error" not in passes["gzip"]:
-        res = isolated(knn_pass, "gzip", 2)
-        same_preds = "error" not in res and res["preds"]["k1"] == passes["gzip"]["preds"]["k1"]
-        rows.append(row("kcomp kNN gzip k=1, n_jobs=2 (2 worker processes)", res, yte, "k1",
-                        identical_to_n_jobs_1=same_preds))
     if with_auto:
         res = isolated(knn_auto, "gzip")
         rows.append(row("kcomp kNN gzip k=auto (LOO on train), distance-weighted", res, yte,
                         k_chosen=res.get("k")))
     for label, params in COMPRESSION_VARIANTS.items():
         rows.append(row(label, isolated(compression, params), yte))
-    rows.append(row("kcomp NCD to 8 prototypes/class (gzip) -> LR", isolated(prototypes_lr), yte))
     res = isolated(compression, AUTO_PARAMS)
     rows.append(row(AUTO_LABEL, res, yte, chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
     npc = {}
-    for k in (1, 2):
-        npc[k] = isolated(npc_gzip, k)
-        rows.append(row(f"npc-gzip KnnClassifier k={k}" + (" (ties: bincount argmax = lowest)" if k == 2 else ""),
-                        npc[k], yte))
+    if seed == 0:  # the reference implementation once: it is kcomp kNN k=1 (the agreement check below)
+        npc[1] = isolated(npc_gzip, 1)
+        rows.append(row(NPC_SEED0_LABEL, npc[1], yte))
     res = isolated(tfidf_lr)
     rows.append(row(TFIDF_LABEL, res, yte,
                     chosen=res.get("chosen"), validation_accuracy=res.get("validation_accuracy")))
@@ -293,8 +282,8 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
     g = passes.get("gzip")
     if g and "error" not in g:
         d = np.array(g["d"])
-        for k, key in ((1, "k1"), (2, "k2_lowest")):
-            if "error" in npc[k]:
+        for k, key in ((1, "k1"),):
+            if k not in npc or "error" in npc[k]:
                 continue
             a, b = g["preds"][key], npc[k]["preds"]
             diff = [j for j in range(len(a)) if a[j] != b[j]]
@@ -319,7 +308,7 @@ def run_dataset(name: str, n_train: int, n_test: int, seed: int, knn_specs, with
                 r["fit_s"] * (full["n_train"] / len(Xtr)) ** 2 + r["predict_s"] * factor
         else:  # linear in the test set (class models are capped in size)
             proj[m] = r["fit_s"] * full["n_train"] / len(Xtr) + r["predict_s"] * full["n_test"] / len(Xte)
-    return {"dataset": name, "info": {k: v for k, v in splits.info.items()}, "n_train": len(Xtr),
+    return {"dataset": name, "seed": seed, "info": {k: v for k, v in splits.info.items()}, "n_train": len(Xtr),
             "n_test": len(Xte), "rows": rows, "npc_gzip_agreement": checks, "full_set": full,
             "projected_seconds_full_set": proj}
 
@@ -357,12 +346,14 @@ FEW_SHOT_METHODS = {
     "kcomp auto": (compression, (AUTO_PARAMS,)),
     "TF-IDF + LR (tuned on train)": (tfidf_lr, ()),
 }
+FEW_SHOT_TFIDF = "TF-IDF + LR (tuned on train)"
 
 
 def run_few_shot(name: str, shots: int, seeds: int, n_test: int) -> dict:
     """Mean accuracy over ``seeds`` leak-free splits with ``shots`` training texts per class."""
     n_classes = len(load_dataset(name, 0, 0, seed=0).info["classes"])
     acc: dict[str, list] = {m: [] for m in FEW_SHOT_METHODS}
+    correct: dict[str, list] = {m: [] for m in FEW_SHOT_METHODS}
     for seed in range(seeds):
         splits = load_dataset(name, shots * n_classes, n_test, seed=seed)
         (Xtr, ytr), (Xte, yte) = splits
@@ -371,48 +362,106 @@ def run_few_shot(name: str, shots: int, seeds: int, n_test: int) -> dict:
         for label, (fn, args) in FEW_SHOT_METHODS.items():
             res = isolated(fn, *args)
             acc[label].append(None if "error" in res else metrics(yte, res["preds"])["accuracy"])
+            correct[label].extend([] if "error" in res else _correct(yte, res["preds"]))
             if "error" in res:
                 print(f"  few-shot {label}: FAILED {res['error']}", file=sys.stderr)
         print(f"  {name} {shots}-shot seed {seed}: " + ", ".join(f"{k} {v[-1]}" for k, v in acc.items()),
               file=sys.stderr, flush=True)
     mean = {k: (float(np.mean(v)) if v and None not in v else None) for k, v in acc.items()}
     return {"dataset": name, "shots": shots, "n_classes": n_classes, "seeds": seeds, "n_test": n_test,
-            "accuracy_per_seed": acc, "mean_accuracy": mean}
+            "accuracy_per_seed": acc, "mean_accuracy": mean, "correct": correct}
+
+
+def _mean_se(values) -> tuple[float, float]:
+    """Mean and its standard error (0 for a single value)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def _pm(mean_se, digits=3) -> str:
+    return f"{mean_se[0]:.{digits}f} ± {mean_se[1]:.{digits}f}"
+
+
+def verdict(correct_a, correct_b) -> dict:
+    """a vs b on the same test texts (all seeds pooled): the difference in accuracy in points and
+    its paired standard error. Tie rule: within one standard error is "matches"; above it
+    "beats"; below it "loses"."""
+    d = np.asarray(correct_a, dtype=float) - np.asarray(correct_b, dtype=float)
+    diff, se = 100 * d.mean(), 100 * d.std(ddof=1) / np.sqrt(len(d))
+    word = "beats" if diff > se else "loses" if diff < -se else "matches"
+    return {"diff_points": diff, "se_points": se, "verdict": word, "n_texts": len(d)}
+
+
+def _by_dataset(result: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for ds in result["datasets"]:
+        out.setdefault(ds["dataset"], []).append(ds)
+    return out
+
+
+def _dataset_table(name: str, runs: list[dict]) -> dict:
+    methods = [r["method"] for r in runs[0]["rows"]]
+    rows = []
+    for m in methods:
+        rs = [r for run in runs for r in run["rows"] if r["method"] == m]
+        if any("error" in r for r in rs):
+            rows.append([m, "failed"] + [None] * 4)
+            continue
+        f1 = [r["macro_f1"] for r in rs if r.get("macro_f1") is not None]
+        rows.append([m, _pm(_mean_se([r["accuracy"] for r in rs])), _round(np.mean(f1), 3) if f1 else None,
+                     _round(np.mean([r["fit_s"] for r in rs]), 2), _round(np.mean([r["predict_s"] for r in rs]), 2),
+                     _round(max(r["peak_rss_mib"] for r in rs), 0)])
+    first = runs[0]
+    return {"title": f"{name}: {first['n_train']} train / {first['n_test']} test, {len(first['info']['classes'])} "
+                     f"classes, split by {first['info'].get('split_by')}; mean ± standard error over "
+                     f"{len(runs)} seeds ({', '.join(str(r['seed']) for r in runs)})",
+            "columns": ["method", "accuracy", "macro-F1", "fit s", "predict s", "peak RSS MiB"], "rows": rows}
+
+
+def _summary_row(name: str, runs: list[dict]) -> list:
+    def rows_of(label):
+        rs = [next((r for r in run["rows"] if r["method"] == label), None) for run in runs]
+        return None if any(r is None or "error" in r for r in rs) else rs
+
+    auto, tfidf = rows_of(AUTO_LABEL), rows_of(TFIDF_LABEL)
+    dict19, knn = rows_of("kcomp dict (zstd:19, raw class text)"), rows_of("kcomp kNN gzip k=1")
+    out = [name, len(runs)]
+    if auto and tfidf:
+        v = verdict(sum((r["correct"] for r in auto), []), sum((r["correct"] for r in tfidf), []))
+        out += [_pm(_mean_se([r["accuracy"] for r in auto])), _pm(_mean_se([r["accuracy"] for r in tfidf])),
+                f"{v['diff_points']:+.1f} ± {v['se_points']:.1f}", v["verdict"],
+                "within 5" if v["diff_points"] >= -5 else "more than 5 behind"]
+    else:
+        out += [None] * 5
+    out.append("; ".join(r.get("chosen") or "?" for r in auto) if auto else None)
+    out.append(_round(np.mean([k["predict_s"] / d["predict_s"] for k, d in zip(knn, dict19)]), 1)
+               if knn and dict19 else None)
+    return out
 
 
 def tables(result: dict) -> list[dict]:
     """The tables saved with the results (and rendered into docs/benchmarks.md)."""
-    out = []
-    cols = ["method", "accuracy", "macro-F1", "fit s", "predict s", "peak RSS MiB"]
-    for ds in result["datasets"]:
-        rows = [[r["method"], "failed" if "error" in r else _round(r["accuracy"], 3), _round(r.get("macro_f1"), 3),
-                 _round(r.get("fit_s"), 2), _round(r.get("predict_s"), 2), _round(r.get("peak_rss_mib"), 0)]
-                for r in ds["rows"]]
-        out.append({"title": f"{ds['dataset']}: {ds['n_train']} train / {ds['n_test']} test, "
-                             f"{len(ds['info']['classes'])} classes, split by {ds['info'].get('split_by')}",
-                    "columns": cols, "rows": rows})
-    summary = []
-    for ds in result["datasets"]:
-        by = {r["method"]: r for r in ds["rows"] if "error" not in r}
-        auto, tfidf = by.get(AUTO_LABEL), by.get(TFIDF_LABEL)
-        dict_r, knn = by.get("kcomp dict (zstd:19, raw class text)"), by.get("kcomp kNN gzip k=1")
-        dict3 = by.get("kcomp dict (zstd:3, raw class text)")
-        summary.append([ds["dataset"], auto and _round(auto["accuracy"], 3), auto and auto.get("chosen"),
-                        tfidf and _round(tfidf["accuracy"], 3),
-                        auto and tfidf and round(100 * (auto["accuracy"] - tfidf["accuracy"]), 1),
-                        dict_r and knn and round(knn["predict_s"] / dict_r["predict_s"], 1),
-                        dict3 and knn and round(knn["predict_s"] / dict3["predict_s"], 1)])
-    out.append({"title": "kcomp auto vs CV-tuned TF-IDF + LR, and predict speed of dictionaries vs gzip kNN",
-                "columns": ["dataset", "auto accuracy", "auto chose", "TF-IDF+LR accuracy", "auto - TF-IDF (points)",
-                            "dict zstd:19 predict speed-up vs gzip kNN", "dict zstd:3 speed-up"],
-                "rows": summary})
+    grouped = _by_dataset(result)
+    out = [_dataset_table(name, runs) for name, runs in grouped.items()]
+    out.append({"title": "kcomp auto vs CV-tuned TF-IDF + LR (mean ± standard error over seeds; difference: paired "
+                         "over all test texts of all seeds; within one standard error = matches)",
+                "columns": ["dataset", "seeds", "auto accuracy", "TF-IDF+LR accuracy", "auto - TF-IDF (points)",
+                            "verdict", "5-point rule", "auto chose (per seed)",
+                            "dict zstd:19 predict speed-up vs gzip kNN"],
+                "rows": [_summary_row(name, runs) for name, runs in grouped.items()]})
     if result.get("few_shot"):
         methods = list(FEW_SHOT_METHODS)
-        out.append({"title": f"Few-shot: mean accuracy over {result['few_shot'][0]['seeds']} seeds "
-                             f"({result['few_shot'][0]['n_test']} test texts each)",
-                    "columns": ["dataset", "texts per class"] + methods,
-                    "rows": [[f["dataset"], f["shots"]] + [_round(f["mean_accuracy"][m], 3) for m in methods]
-                             for f in result["few_shot"]]})
+        rows = []
+        for f in result["few_shot"]:
+            accs = [_pm(_mean_se(f["accuracy_per_seed"][m])) if None not in f["accuracy_per_seed"][m] else None
+                    for m in methods]
+            v = verdict(f["correct"]["kcomp auto"], f["correct"][FEW_SHOT_TFIDF])
+            rows.append([f["dataset"], f["shots"]] + accs + [f"{v['diff_points']:+.1f} ± {v['se_points']:.1f}",
+                                                             v["verdict"]])
+        out.append({"title": f"Few-shot: mean accuracy ± standard error over {result['few_shot'][0]['seeds']} seeds "
+                             f"({result['few_shot'][0]['n_test']} test texts each, same splits for every method)",
+                    "columns": ["dataset", "texts per class"] + methods + ["auto - TF-IDF (points)", "verdict"],
+                    "rows": rows})
     return out
 
 
@@ -435,11 +484,10 @@ def main(argv=None) -> int:
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--n-train", type=int, default=1000)
     ap.add_argument("--n-test", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=3, help="splits (seeds 0..N-1) of the main and few-shot regimes")
     ap.add_argument("--knn", nargs="+", default=list(KNN_SPECS), help="kNN compressor specs")
     ap.add_argument("--auto-knn", action="store_true", help="add the k=auto (leave-one-out) kNN row")
     ap.add_argument("--shots", nargs="*", type=int, default=[5, 20, 100], help="few-shot texts per class")
-    ap.add_argument("--seeds", type=int, default=3, help="few-shot seeds")
     ap.add_argument("--memory-check", action="store_true", help="kNN at 120k real references (slow)")
     ap.add_argument("--memory-refs", type=int, default=120000)
     ap.add_argument("--memory-queries", type=int, default=20)
@@ -451,9 +499,12 @@ def main(argv=None) -> int:
     command = "python bench/classify.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result = {"n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": [],
               "few_shot": []}
-    notes = ("Every method runs single-process in its own forked process, same splits (kcomp.datasets, "
-             "leak-free), same machine. The machine (2 cores) was shared with other jobs during the run, so "
-             "timings may be inflated; ratios are within one run. Accuracy is fair: ties never count as correct.")
+    notes = ("Every method runs single-process in its own forked process, on the same leak-free splits "
+             "(kcomp.datasets, seeds 0..N-1), same machine. Accuracy is fair: ties never count as correct. "
+             "Means ± standard error over the seeds; auto vs TF-IDF+LR verdict: the accuracy difference "
+             "paired text by text over all seeds, within one standard error = 'matches'. The machine (2 cores) "
+             "was shared with other engineers' jobs during the run, so timings may be inflated; ratios are "
+             "within one run.")
 
     def save():
         for ds in result["datasets"]:
@@ -462,9 +513,10 @@ def main(argv=None) -> int:
         save_results("classify", command=command, tables=tables(result), notes=notes,
                      **{k: v for k, v in result.items()})
 
-    for name in args.datasets:
-        result["datasets"].append(run_dataset(name, args.n_train, args.n_test, args.seed, args.knn, args.auto_knn))
-        save()  # partial results survive
+    for seed in range(args.seeds):
+        for name in args.datasets:
+            result["datasets"].append(run_dataset(name, args.n_train, args.n_test, seed, args.knn, args.auto_knn))
+            save()  # partial results survive
     for shots in args.shots:  # the cheap regimes first
         for name in args.datasets:
             result["few_shot"].append(run_few_shot(name, shots, args.seeds, args.n_test))

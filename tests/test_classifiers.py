@@ -336,7 +336,7 @@ def test_cli_classify_auto_with_short_jobs_flag(small, tmp_path, capsys):
     expect = CompressionClassifier(method="auto", class_models=("dict", "gzip"), random_state=0).fit(*small[:2])
     assert out["chosen"] == expect.best_params_
     assert out["accuracy"] == pytest.approx(expect.score(*small[2:]))
-    assert out["params"]["n_jobs"] == 2 and len(out["cv_accuracy"]) == 4
+    assert out["params"]["n_jobs"] == 2 and len(out["cv_accuracy"]) == len(expect.cv_results_["params"]) == 5
 
 
 def test_cli_confusion_matrix_shows_whole_labels(small, tmp_path, capsys):

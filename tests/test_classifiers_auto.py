@@ -15,6 +15,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from kcomp import get_compressor
 from kcomp.classifiers import CodeLengthFeatures, CompressionClassifier, NCDPrototypeFeatures
 from kcomp.classifiers.class_models import stratified_folds
+from kcomp.classifiers.compression import AUTO_STACK_CS, _priced_sample
+from kcomp.classifiers.stacking import SharedWeightLogit, code_length_tensor
 from kcomp.errors import InputError, KcompError
 
 FAST_MODELS = ("dict", "gzip", "ppmd:2")
@@ -68,7 +70,7 @@ def test_auto_chooses_by_cross_validation_and_refits_the_winner(debian_topics_sm
     Xtr, ytr, Xte, _ = debian_topics_small
     clf = CompressionClassifier(method="auto", class_models=FAST_MODELS, cv=4, random_state=0).fit(Xtr, ytr)
     res = clf.cv_results_
-    n = len(FAST_MODELS) + 2  # each model alone, and the stack at two C values
+    n = len(FAST_MODELS) + len(AUTO_STACK_CS)  # each model alone, and the stack at each C
     assert len(res["params"]) == n and res["mean_test_score"].shape == (n,)
     scores = np.stack([res[f"split{i}_test_score"] for i in range(4)], axis=1)
     np.testing.assert_allclose(scores.mean(axis=1), res["mean_test_score"])
@@ -112,85 +114,63 @@ def test_auto_and_stack_learn_topics(debian_topics_medium):
 
 
 def test_stack_learns_class_priors(debian_topics_small):
-    # one class holds most of the training texts: the learned intercepts favour it
+    # 7 of the 12 sections form one class: the learned intercepts favour it
     Xtr, ytr, _, _ = debian_topics_small
-    y = ["big" if c in ("sound", "games", "science", "math", "video") else "small" for c in ytr]
+    y = ["few" if c in ("sound", "games", "science", "math", "video") else "many" for c in ytr]
+    assert y.count("many") > y.count("few")
     clf = CompressionClassifier(method="stack", class_models=("gzip",), cv=3, random_state=0).fit(Xtr, y)
-    lr = clf.stack_[-1]
-    assert lr.intercept_.shape == (1,) and lr.intercept_[0] != 0.0
+    intercept = dict(zip(clf.classes_, clf.stack_.intercept_))
+    assert intercept["many"] > intercept["few"]
+    assert clf.stack_.coef_.shape == (2,) and len(clf.stack_feature_names_) == 2
 
 
-# ---------------------------------------------------------------------------------------
-# features
-# ---------------------------------------------------------------------------------------
-def test_code_length_features_are_cross_fitted(debian_topics_small):
+def _synthetic_code_lengths(rng, n, n_classes, informative: bool):
+    """Bits of n texts of 100 bytes under n_classes class models: the own class is cheaper
+    by ~20 bits (informative) or not at all (noise)."""
+    y = rng.integers(0, n_classes, n)
+    bits = 800 + rng.normal(0, 10, (n, n_classes))
+    if informative:
+        bits[np.arange(n), y] -= 20
+    return bits, y
+
+
+def test_shared_weight_logit_weights_the_informative_compressor():
+    rng = np.random.default_rng(0)
+    good, y = _synthetic_code_lengths(rng, 400, 4, True)
+    noise = 800 + rng.normal(0, 10, good.shape)
+    lengths = np.full(len(y), 100)
+    F = code_length_tensor([good, noise], lengths, 100.0)
+    logit = SharedWeightLogit(C=1.0).fit(F, y)
+    per_model = np.abs(logit.coef_).reshape(2, 2).sum(axis=1)
+    assert per_model[0] > 5 * per_model[1]  # trusts the informative model, not the noise
+    assert np.mean(logit.predict(F) == y) > 0.8
+    # with one model and balanced classes it agrees with the minimum code length
+    one = SharedWeightLogit(C=1.0).fit(code_length_tensor([good], lengths, 100.0), y)
+    agree = one.predict(code_length_tensor([good], lengths, 100.0)) == good.argmin(axis=1)
+    assert agree.mean() > 0.95
+    np.testing.assert_allclose(logit.predict_proba(F).sum(axis=1), 1.0)
+
+
+def test_max_cv_texts_prices_a_stratified_sample(debian_topics_medium):
+    Xtr, ytr, _, _ = debian_topics_medium
+    y_idx = np.unique(ytr[:600], return_inverse=True)[1]
+    sample = _priced_sample(y_idx, 120, 0)
+    assert len(sample) == 120 and np.all(np.diff(sample) > 0)
+    expected = np.bincount(y_idx) * 120 / 600
+    assert np.all(np.abs(np.bincount(y_idx[sample], minlength=len(expected)) - expected) <= 1)
+    assert _priced_sample(y_idx, None, 0).tolist() == list(range(600))
+    assert _priced_sample(y_idx, 600, 0).tolist() == list(range(600))
+    runs = [CompressionClassifier(method="auto", class_models=("dict",), cv=3, max_cv_texts=m,
+                                  random_state=0).fit(Xtr[:600], ytr[:600]) for m in (120, None)]
+    assert runs[0].cv_results_["mean_test_score"].tolist() != runs[1].cv_results_["mean_test_score"].tolist()
+
+
+def test_max_cv_texts_below_the_number_of_classes_is_a_clear_error(debian_topics_small):
     Xtr, ytr, _, _ = debian_topics_small
-    feats = CodeLengthFeatures(class_models=("gzip",), cv=2, random_state=0, max_class_bytes=4096)
-    crossed = feats.fit_transform(Xtr, ytr)
-    plain = feats.transform(Xtr)  # class models on all of Xtr: every text is in its own class text
-    assert crossed.shape == plain.shape == (48, 12)
-    assert not np.allclose(crossed, plain)
-    y = np.array(ytr)
-    own = np.searchsorted(feats.classes_, y)
-    # priced with itself in the class model, a text's own class is the cheapest far more often
-    assert np.mean(plain.argmin(axis=1) == own) > np.mean(crossed.argmin(axis=1) == own)
-    # one fold by hand: bits per byte under class models built without that fold, centred
-    tr, va = stratified_folds(own, 2, 0)[0]
-    gz = get_compressor("gzip")
-    j = int(va[0])
-    tails = [b" ".join(Xtr[i].encode() for i in tr if y[i] == c)[-4096:] + b" " for c in feats.classes_]
-    bits = np.array([gz.size_bits(t + Xtr[j].encode()) - gz.size_bits(t) for t in tails])
-    bpb = bits / len(Xtr[j].encode())
-    np.testing.assert_allclose(crossed[j], bpb - bpb.mean())
-    names = feats.get_feature_names_out()
-    assert len(names) == 12 and names[0] == f"gzip:9|{feats.classes_[0]}"
-
-
-def test_ncd_prototype_features(debian_topics_small):
-    Xtr, ytr, Xte, _ = debian_topics_small
-    feats = NCDPrototypeFeatures(n_per_class=2, random_state=0)
-    train = feats.fit_transform(Xtr, ytr)
-    assert train.shape == (48, 24) and feats.prototype_labels_.tolist().count(ytr[0]) == 2
-    rows = feats.prototype_indices_
-    assert np.all(train[rows, np.arange(24)] > 0.5)  # self-distance 0 replaced by the column mean
-    test = feats.transform(Xte)
-    from kcomp import ncd
-
-    assert test[0, 0] == pytest.approx(ncd(Xtr[rows[0]], Xte[0], "gzip"))
-
-
-def test_dictionaries_digested_once_give_identical_sizes(debian_topics_small):
-    Xtr, ytr, Xte, _ = debian_topics_small
-    zstd = get_compressor("zstd:19")
-    clf = CompressionClassifier(method="dict", compressor=zstd).fit(Xtr, ytr)
-    assert clf.compressor_ is zstd  # the object itself is kept
-    model = clf.class_models_[0]
-    for j, data in enumerate(model.dicts):
-        plain = zstandard.ZstdCompressor(level=19, dict_data=zstandard.ZstdCompressionDict(
-            data, dict_type=zstandard.DICT_TYPE_RAWCONTENT), write_dict_id=False, write_checksum=False)
-        expect = [8.0 * len(plain.compress(x.encode())) for x in Xte]
-        np.testing.assert_array_equal(clf.code_lengths(Xte)[:, j], expect)
-
-
-# ---------------------------------------------------------------------------------------
-# errors
-# ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("est,match", [
-    (CompressionClassifier(method="best"), "'method' parameter"),
-    (CompressionClassifier(method="stack", C=0), "'C' parameter"),
-    (CompressionClassifier(method="auto", cv=1), "'cv' parameter"),
-    (CompressionClassifier(temperature=-1), "'temperature' parameter"),
-    (CompressionClassifier(method="auto", class_models=("nope",)), "unknown compressor 'nope'"),
-    (CompressionClassifier(method="stack", class_models=()), "non-empty"),
-    (CompressionClassifier(method="concat", compressor=3), "'compressor' parameter"),
-    (CodeLengthFeatures(class_models="gzip"), "'class_models' parameter"),
-    (CodeLengthFeatures(cv=0), "'cv' parameter"),
-    (NCDPrototypeFeatures(n_per_class=0), "'n_per_class' parameter"),
-])
-def test_bad_parameters_are_clear_errors(debian_topics_small, est, match):
-    Xtr, ytr, _, _ = debian_topics_small
-    with pytest.raises(KcompError, match=match):  # InputError or UnknownCompressorError
-        est.fit(Xtr, ytr)
+    seen: dict = {}
+    y = [f"{c}-{seen.setdefault(c, []).append(c) or len(seen[c]) % 2}" for c in ytr]  # 24 classes of 2 texts
+    with pytest.raises(InputError, match="max_cv_texts=20 is fewer than the 24 classes"):
+        CompressionClassifier(method="stack", class_models=("dict",), cv=2, max_cv_texts=20).fit(Xtr, y)
 
 
 def test_auto_needs_two_texts_per_class(debian_topics_small):

@@ -7,11 +7,17 @@ orders of magnitude faster at predict time. Methods:
     one class model (see :mod:`kcomp.classifiers.class_models`); the class of minimum code
     length wins (equal lengths: the lowest class index), a uniform class prior.
 ``stack``
-    :class:`~kcomp.classifiers.features.CodeLengthFeatures` of several class models feed a
-    logistic regression: the weights of the compressors and the class priors are learned.
+    the code lengths of several class models feed a multinomial logit whose weights are shared
+    by the classes (:mod:`kcomp.classifiers.stacking`): the weight of each compressor, how the
+    evidence grows with text length, and the class priors are learned on out-of-fold code
+    lengths (a text is priced by class models built without it).
 ``auto``
     chooses among the single class models and the stack by stratified cross-validation on the
     training data only (``best_params_``, ``cv_results_``), then refits the winner on all of it.
+
+Cross-validation prices every training text once (each under class models built without its
+fold), or a stratified sample of ``max_cv_texts`` of them on large training sets: its cost is
+that of pricing ``min(n, max_cv_texts)`` texts under every class model.
 """
 
 from __future__ import annotations
@@ -20,9 +26,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -35,20 +39,17 @@ from kcomp.classifiers.class_models import (
     stratified_folds,
     texts_by_class,
 )
-from kcomp.classifiers.features import CodeLengthFeatures, code_length_features
+from kcomp.classifiers.stacking import SharedWeightLogit, code_length_tensor
 from kcomp.compressors import Compressor
 from kcomp.errors import InputError
 
 METHODS = ("dict", "concat", "stack", "auto")
 #: candidates of method="auto" (and the stack's class models) when ``class_models`` is None:
-#: fast codecs plus low-order PPMd, the strongest classical class model measured on text
-DEFAULT_CLASS_MODELS = ("dict", "gzip", "ppmd:2", "ppmd:3")
+#: fast codecs plus PPMd, the strongest classical class model measured on text, at a low
+#: order (topics: little class text per context) and a higher one (languages)
+DEFAULT_CLASS_MODELS = ("dict", "gzip", "ppmd:2", "ppmd:4")
 #: inverse regularisation strengths of the stack tried by method="auto"
-AUTO_STACK_CS = (0.1, 1.0)
-
-
-def _stack_model(C: float):
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
+AUTO_STACK_CS = (0.1, 1.0, 10.0)
 
 
 class CompressionClassifier(TextClassifierBase):
@@ -64,7 +65,7 @@ class CompressionClassifier(TextClassifierBase):
         conditioned on the class text as its prefix). Unused by ``stack``/``auto``.
     class_models : sequence of class-model specs, optional
         ``stack``: its features; ``auto``: its candidates (each alone, and all stacked).
-        Default ``("dict", "gzip", "ppmd:2", "ppmd:3")``. Add ``"lm"`` when the lm extra is
+        Default ``("dict", "gzip", "ppmd:2", "ppmd:4")``. Add ``"lm"`` when the lm extra is
         installed (slow: kB/s).
     dict_type : {"raw", "trained"}, default "raw"
         ``raw``: the dictionary is the class's text itself (its last ``dict_size`` bytes, zstd
@@ -80,19 +81,24 @@ class CompressionClassifier(TextClassifierBase):
     separator : str or bytes, default " "
         Joins a class's training texts, and the class text to the query.
     C : float, default 1.0
-        ``stack``: inverse L2 strength of the logistic regression (``auto`` tries 0.1 and 1).
+        ``stack``: inverse L2 strength of the shared-weight logit (``auto`` tries 0.1, 1, 10).
     cv : int, default 5
         Folds of the cross-fitting (``stack``) and of the selection (``auto``); fewer when the
         smallest class is smaller (at least 2 texts per class are needed).
+    max_cv_texts : int or None, default 600
+        ``stack``/``auto``: at most this many training texts (a stratified sample) are priced
+        out of fold to fit the stack and score the candidates; None: all. The class models
+        are always built from all training texts (of the other folds; all of them when refit).
     random_state : int, RandomState or None
-        Fold shuffling: the same seed gives the same choice and the same predictions.
+        Fold shuffling and the sample: the same seed gives the same choice and predictions.
     n_jobs : int, default 1
         joblib workers pricing texts under prefix models (the compressor object travels).
 
     Attributes
     ----------
     classes_, compressor_ (the Compressor object, single-model methods), class_models_,
-    dict_types_ (``dict``), class_bytes_, train_audit_; with ``auto``: ``best_params_``,
+    dict_types_ (``dict``), class_bytes_, train_audit_, stack_ (``stack``: its ``coef_`` per
+    feature of ``stack_feature_names_``, ``intercept_`` per class); with ``auto``: ``best_params_``,
     ``best_score_``, ``cv_results_`` (``params``, ``mean_test_score``, ``std_test_score``,
     ``rank_test_score``, ``split{i}_test_score``), ``method_`` (the method refitted).
     """
@@ -108,12 +114,14 @@ class CompressionClassifier(TextClassifierBase):
         "separator": [str, bytes],
         "C": [Interval(Real, 0, None, closed="neither")],
         "cv": [Interval(Integral, 2, None, closed="left")],
+        "max_cv_texts": [Interval(Integral, 20, None, closed="left"), None],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
     }
 
     def __init__(self, method="dict", compressor=None, class_models=None, dict_type="raw", dict_size=262144,
-                 max_class_bytes=None, temperature=1.0, separator=" ", C=1.0, cv=5, random_state=None, n_jobs=1):
+                 max_class_bytes=None, temperature=1.0, separator=" ", C=1.0, cv=5, max_cv_texts=600, random_state=None,
+                 n_jobs=1):
         self.method = method
         self.compressor = compressor
         self.class_models = class_models
@@ -124,6 +132,7 @@ class CompressionClassifier(TextClassifierBase):
         self.separator = separator
         self.C = C
         self.cv = cv
+        self.max_cv_texts = max_cv_texts
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -132,11 +141,6 @@ class CompressionClassifier(TextClassifierBase):
         sep = as_bytes(self.separator, name="separator")
         return make_class_model(spec, separator=sep, dict_type=self.dict_type, dict_size=self.dict_size,
                                 max_class_bytes=self.max_class_bytes)
-
-    def _features(self) -> CodeLengthFeatures:
-        models = DEFAULT_CLASS_MODELS if self.class_models is None else self.class_models
-        return CodeLengthFeatures(class_models=models, cv=self.cv, random_state=self.random_state,
-                                  max_class_bytes=self.max_class_bytes, separator=self.separator, n_jobs=self.n_jobs)
 
     def fit(self, X, y):
         """Build the class models (``auto``: choose the method by cross-validation first)."""
@@ -150,7 +154,8 @@ class CompressionClassifier(TextClassifierBase):
                      else self._single_model(comp))
             self._fit_single(model, Xb, y_idx)
         elif self.method == "stack":
-            self._fit_stack(Xb, y_idx, float(self.C))
+            models, priced, _, oof = self._cross_fit(Xb, y_idx)
+            self._fit_stack(models, Xb, y_idx, priced, oof, float(self.C))
         else:
             self._fit_auto(Xb, y_idx)
         return self
@@ -165,53 +170,62 @@ class CompressionClassifier(TextClassifierBase):
         if self.method_ == "dict":
             self.dict_types_ = model.dict_types
 
-    def _fit_stack(self, Xb, y_idx, C: float, oof=None) -> None:
-        """Class models refitted on all data; the logistic regression learns on out-of-fold
-        code lengths (computed here, or passed in by ``auto``), the numbers it meets later."""
-        if oof is None:
-            features = self._features()
-            features.classes_ = self.classes_
-            oof = features._fit_encoded(Xb, y_idx, stratified_folds(y_idx, self.cv, self.random_state))
-            self.class_models_ = features.class_models_
-        else:
-            self.class_models_ = self._auto_models
-            for m in self.class_models_:
-                m.fit(texts_by_class(Xb, y_idx, len(self.classes_)))
+    def _cross_fit(self, Xb, y_idx):
+        """Out-of-fold code lengths of every class model for the priced sample of the training
+        texts. Returns (the class models, the sample's indices, its folds in sample positions,
+        one (sample size, n_classes) array of bits per model)."""
+        specs = DEFAULT_CLASS_MODELS if self.class_models is None else self.class_models
+        if isinstance(specs, (str, bytes, Compressor)) or len(specs) == 0:
+            raise InputError(f"class_models must be a non-empty list of class-model specs; got {specs!r}")
+        models = [self._single_model(s) for s in specs]
+        folds = stratified_folds(y_idx, self.cv, self.random_state)
+        priced = _priced_sample(y_idx, self.max_cv_texts, self.random_state)
+        position = np.full(len(Xb), -1)
+        position[priced] = np.arange(len(priced))
+        sample_folds = [(tr, va[position[va] >= 0]) for tr, va in folds]
+        n_classes = len(self.classes_)
+        oof = [cross_fit_code_lengths(m, Xb, y_idx, n_classes, sample_folds, self.n_jobs)[priced] for m in models]
+        local_folds = [(position[np.setdiff1d(priced, va)], position[va]) for _, va in sample_folds]
+        return models, priced, local_folds, oof
+
+    def _fit_stack(self, models, Xb, y_idx, priced, oof, C: float) -> None:
+        """Class models refitted on all data; the logit learns on out-of-fold code lengths
+        (the kind of numbers it meets at predict time)."""
         self.method_ = "stack"
+        self.class_models_ = [m.fit(texts_by_class(Xb, y_idx, len(self.classes_))) for m in models]
         self.class_bytes_ = [m.class_bytes for m in self.class_models_]
-        self.stack_ = _stack_model(C).fit(code_length_features(oof, _lengths(Xb)), y_idx)
+        self.ref_bytes_ = float(np.mean(_lengths(Xb)))
+        self.stack_ = SharedWeightLogit(C).fit(code_length_tensor(oof, _lengths(Xb)[priced], self.ref_bytes_),
+                                               y_idx[priced])
+        self.stack_feature_names_ = [f"{m.name}|{unit}" for m in models for unit in ("bits/byte", "bits/ref")]
 
     def _stack_features(self, Xb) -> np.ndarray:
-        return code_length_features([m.code_lengths(Xb, self.n_jobs) for m in self.class_models_], _lengths(Xb))
+        bits = [m.code_lengths(Xb, self.n_jobs) for m in self.class_models_]
+        return code_length_tensor(bits, _lengths(Xb), self.ref_bytes_)
 
     def _fit_auto(self, Xb, y_idx) -> None:
         """Cross-validate every class model alone and all of them stacked, from one set of
         out-of-fold code lengths per model; refit the best (ties: the earlier candidate)."""
-        folds = stratified_folds(y_idx, self.cv, self.random_state)
-        specs = DEFAULT_CLASS_MODELS if self.class_models is None else self.class_models
-        self._auto_models = [self._single_model(s) for s in specs]
-        n_classes = len(self.classes_)
-        oof = [cross_fit_code_lengths(m, Xb, y_idx, n_classes, folds, self.n_jobs) for m in self._auto_models]
+        models, priced, folds, oof = self._cross_fit(Xb, y_idx)
+        y_priced = y_idx[priced]
         candidates, fold_scores = [], []
-        for model, bits in zip(self._auto_models, oof):
-            params = ({"method": "dict", "compressor": model.compressor.spec} if isinstance(model, DictClassModel)
-                      else {"method": "concat", "compressor": model.compressor.spec})
-            candidates.append(params)
-            fold_scores.append([_accuracy(np.argmin(bits[va], axis=1), y_idx[va]) for _, va in folds])
-        feats = code_length_features(oof, _lengths(Xb))
+        for model, bits in zip(models, oof):
+            method = "dict" if isinstance(model, DictClassModel) else "concat"
+            candidates.append({"method": method, "compressor": model.compressor.spec})
+            fold_scores.append([_accuracy(np.argmin(bits[va], axis=1), y_priced[va]) for _, va in folds])
+        feats = code_length_tensor(oof, _lengths(Xb)[priced], float(np.mean(_lengths(Xb))))
         for C in AUTO_STACK_CS:
-            candidates.append({"method": "stack", "C": C, "class_models": [m.name for m in self._auto_models]})
-            fold_scores.append([_accuracy(_stack_model(C).fit(feats[tr], y_idx[tr]).predict(feats[va]), y_idx[va])
-                                for tr, va in folds])
+            candidates.append({"method": "stack", "C": C, "class_models": [m.name for m in models]})
+            fold_scores.append([_accuracy(SharedWeightLogit(C).fit(feats[tr], y_priced[tr]).predict(feats[va]),
+                                          y_priced[va]) for tr, va in folds])
         self.cv_results_ = _cv_results(candidates, np.array(fold_scores))
         best = int(np.argmax(self.cv_results_["mean_test_score"]))  # first of the best
         self.best_params_ = candidates[best]
         self.best_score_ = float(self.cv_results_["mean_test_score"][best])
-        if best < len(self._auto_models):
-            self._fit_single(self._auto_models[best], Xb, y_idx)
+        if best < len(models):
+            self._fit_single(models[best], Xb, y_idx)
         else:
-            self._fit_stack(Xb, y_idx, candidates[best]["C"], oof=oof)
-        del self._auto_models
+            self._fit_stack(models, Xb, y_idx, priced, oof, candidates[best]["C"])
 
     # -- predict --------------------------------------------------------------------------
     def code_lengths(self, X) -> np.ndarray:
@@ -225,7 +239,7 @@ class CompressionClassifier(TextClassifierBase):
         return self.class_models_[0].code_lengths(Xb, self.n_jobs)
 
     def decision_function(self, X) -> np.ndarray:
-        """Larger is more likely: minus the code lengths in bits, or the stack's logits."""
+        """Larger is more likely, shape (n, n_classes): minus the code lengths in bits, or the stack's scores."""
         check_is_fitted(self, "classes_")
         if self.method_ == "stack":
             return self.stack_.decision_function(self._stack_features(self._validate_predict(X)))
@@ -234,8 +248,6 @@ class CompressionClassifier(TextClassifierBase):
     def predict(self, X) -> np.ndarray:
         """One label per text: minimum code length (equal lengths: lowest class) or the stack's argmax."""
         scores = self.decision_function(X)
-        if scores.ndim == 1:  # two classes: the logistic regression's single logit
-            return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X) -> np.ndarray:
@@ -251,6 +263,16 @@ class CompressionClassifier(TextClassifierBase):
 
 def _lengths(Xb) -> np.ndarray:
     return np.array([len(x) for x in Xb])
+
+
+def _priced_sample(y_idx: np.ndarray, max_texts: int | None, random_state) -> np.ndarray:
+    """Sorted indices of at most ``max_texts`` texts, a stratified sample (all when fewer)."""
+    if max_texts is None or len(y_idx) <= max_texts:
+        return np.arange(len(y_idx))
+    if max_texts < len(np.unique(y_idx)):
+        raise InputError(f"max_cv_texts={max_texts} is fewer than the {len(np.unique(y_idx))} classes")
+    split = StratifiedShuffleSplit(n_splits=1, train_size=max_texts, random_state=random_state)
+    return np.sort(next(split.split(np.zeros(len(y_idx)), y_idx))[0])
 
 
 def _accuracy(pred_idx: np.ndarray, y_idx: np.ndarray) -> float:

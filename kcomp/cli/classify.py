@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
                    "concat: C(class text + x) - C(class text); stack: code lengths of several class models "
                    "-> logistic regression; auto: method and compressor chosen by cross-validation on --train")
     p.add_argument("--class-models", nargs="+", metavar="MODEL",
-                   help="stack/auto: class models, 'dict' or compressor specs (default: dict gzip ppmd:2 ppmd:3)")
+                   help="stack/auto: class models, 'dict' or compressor specs (default: dict gzip ppmd:2 ppmd:4)")
     p.add_argument("--k", default="1", help="knn: neighbours, an int or 'auto' (leave-one-out on train) (1)")
     p.add_argument("--compressor", "-c", type=compressor_spec, default=None, metavar="SPEC",
                    help="compressor spec (default: gzip for knn/concat, zstd:19 for dict)")
