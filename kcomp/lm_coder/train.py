@@ -135,6 +135,30 @@ def _initial_model(config, init: str | None):
                    "recipe": json.loads(meta.get("recipe", "null"))}
 
 
+def _optimizer_step(model, opt, autocast, x, y) -> float:
+    """One AdamW step on the batch (x, y) (gradient clipped at 1.0); returns its loss in bits/byte."""
+    import torch
+    from torch.nn import functional as F
+
+    with autocast:
+        logits = model(x)
+    loss = F.cross_entropy(logits.float().reshape(-1, 256), y.reshape(-1))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item() / math.log(2)
+
+
+def _final_losses(model, corpus, log) -> tuple[dict, dict]:
+    """(train, held-out) bits/byte per source after training, 32 chunks each."""
+    final_train = {k: round(evaluate(model, s.train[len(s.train) // 2 :]), 4) for k, s in corpus.items()}
+    final_held = held_out_losses(model, corpus, max_chunks=32)
+    log(f"final train bits/byte (32 chunks each): {final_train}")
+    log(f"final held-out bits/byte (first 32 chunks each): {final_held}")
+    return final_train, final_held
+
+
 def _device(name: str):
     import torch
 
@@ -176,10 +200,9 @@ def train(
     (their config and recipe are kept; windows are full length from the first step).
     """
     import torch
-    from torch.nn import functional as F
 
     from kcomp.lm_coder.data import corpus_digest, load_corpus
-    from kcomp.lm_coder.model import ByteGPT, ModelConfig
+    from kcomp.lm_coder.model import ModelConfig
     from kcomp.lm_coder.weights import save_model
 
     torch.set_num_threads(threads)
@@ -214,15 +237,8 @@ def train(
         x, y = sampler.batch(max(1, tokens_per_step // seq_len), seq_len)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, **schedule)
-        with autocast:
-            logits = model(x.to(dev))
-        loss = F.cross_entropy(logits.float().reshape(-1, 256), y.to(dev).reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        bits = _optimizer_step(model, opt, autocast, x.to(dev), y.to(dev))
         done = step + 1
-        bits = loss.item() / math.log(2)
         ema = bits if ema is None else 0.98 * ema + 0.02 * bits
         if step % 100 == 0 or done in eval_at:
             log(f"step {step:5d}  loss {bits:.3f} bits/byte (ema {ema:.3f})  lr {lr_at(step, **schedule):.2e}  "
@@ -232,10 +248,7 @@ def train(
             history.append({"step": done, "bytes_seen": seen_before + done * tokens_per_step, "train_ema": round(ema, 4), "held_out": held})
             log(f"  held-out bits/byte after {done} steps: {held}")
     cpu, wall = time.process_time() - c0, time.time() - t0
-    final_train = {k: round(evaluate(model, s.train[len(s.train) // 2 :]), 4) for k, s in corpus.items()}
-    final_held = held_out_losses(model, corpus, max_chunks=32)
-    log(f"final train bits/byte (32 chunks each): {final_train}")
-    log(f"final held-out bits/byte (first 32 chunks each): {final_held}")
+    final_train, final_held = _final_losses(model, corpus, log)
     recipe = {
         "config": asdict(cfg), "params": model.num_params(), "steps": steps, "steps_done": done,
         "stopped_early": stopped_early, "tokens_per_step": tokens_per_step,
