@@ -304,13 +304,10 @@ class OnlineLearner:
         import torch
         from torch.nn import functional as F
 
-        from kcomp.lm_coder.model import BOS
+        from kcomp.lm_coder.model import shifted_inputs
 
         rows = np.stack([np.frombuffer(data[s:e], dtype=np.uint8) for s, e in spans]).astype(np.int64)
-        x = np.empty_like(rows)
-        x[:, 0] = BOS
-        x[:, 1:] = rows[:, :-1]
-        xt = torch.from_numpy(x).to(self.device)
+        xt = torch.from_numpy(shifted_inputs(rows)).to(self.device)
         yt = torch.from_numpy(rows).to(self.device)
         self.model.train()
         with torch.enable_grad():

@@ -240,12 +240,18 @@ class ByteGPT(nn.Module):
         return self.lm_head(self.ln_f(x))[:, 0, :]
 
 
+def shifted_inputs(rows):
+    """The model inputs of byte rows (n, T): ``[BOS] + row[:-1]`` per row, an int64 numpy array."""
+    import numpy as np
+
+    x = np.empty(rows.shape, dtype=np.int64)
+    x[:, 0] = BOS
+    x[:, 1:] = rows[:, :-1]
+    return x
+
+
 def chunk_inputs(chunk: bytes, device=None) -> torch.Tensor:
     """The model input for one chunk: ``[BOS] + chunk[:-1]`` as a (1, len) int64 tensor."""
     import numpy as np
 
-    arr = np.empty(len(chunk), dtype=np.int64)
-    arr[0] = BOS
-    if len(chunk) > 1:
-        arr[1:] = np.frombuffer(chunk[:-1], dtype=np.uint8)
-    return torch.from_numpy(arr).view(1, -1).to(device)
+    return torch.from_numpy(shifted_inputs(np.frombuffer(chunk, dtype=np.uint8).reshape(1, -1))).to(device)

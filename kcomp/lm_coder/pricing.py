@@ -33,11 +33,9 @@ def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str, th
     import torch
     from torch.nn import functional as F
 
-    from kcomp.lm_coder.model import BOS
+    from kcomp.lm_coder.model import shifted_inputs
 
-    x = np.empty((rows.shape[0], span), dtype=np.int64)
-    x[:, 0] = BOS
-    x[:, 1:] = rows[:, : span - 1]
+    x = shifted_inputs(rows[:, :span])
     kind = "cuda" if str(device).startswith("cuda") else "cpu"
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)

@@ -45,12 +45,9 @@ def _windows(rng: np.random.Generator, data: np.ndarray, n: int, size: int) -> n
 def _as_batch(windows: np.ndarray):
     import torch
 
-    from kcomp.lm_coder.model import BOS
+    from kcomp.lm_coder.model import shifted_inputs
 
-    x = np.empty(windows.shape, dtype=np.int64)
-    x[:, 0] = BOS
-    x[:, 1:] = windows[:, :-1]
-    return torch.from_numpy(x), torch.from_numpy(windows.astype(np.int64))
+    return torch.from_numpy(shifted_inputs(windows)), torch.from_numpy(windows.astype(np.int64))
 
 
 def code_length_bits(model, data: bytes, *, batch: int = 32) -> float:
