@@ -19,7 +19,7 @@ from kcomp.classifiers.compression import AUTO_STACK_CS, _priced_sample
 from kcomp.classifiers.stacking import SharedWeightLogit, code_length_tensor
 from kcomp.errors import InputError, KcompError
 
-FAST_MODELS = ("dict", "gzip", "ppmd:2")
+FAST_MODELS = ("dict", "gzip", "ppmd:2", "word-vs-rest")
 
 
 ESTIMATORS = [

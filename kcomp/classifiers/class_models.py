@@ -22,6 +22,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from kcomp.classifiers._base import as_compressor
+from kcomp.classifiers.word_model import WORD_MODELS, WordClassModel
 from kcomp.compressors import Compressor
 from kcomp.errors import InputError
 
@@ -58,6 +59,11 @@ class DictClassModel:
     @property
     def name(self) -> str:
         return f"dict:{self.compressor.spec}"
+
+    @property
+    def params(self) -> dict:
+        """The ``CompressionClassifier`` parameters of this model alone."""
+        return {"method": "dict", "compressor": self.compressor.spec}
 
     def fit(self, by_class: list[list[bytes]]) -> "DictClassModel":
         made = [self._make_dict(texts) for texts in by_class]
@@ -128,6 +134,11 @@ class ConcatClassModel:
     def name(self) -> str:
         return self.compressor.spec
 
+    @property
+    def params(self) -> dict:
+        """The ``CompressionClassifier`` parameters of this model alone."""
+        return {"method": "concat", "compressor": self.compressor.spec}
+
     def _tail_bytes(self, by_class: list[list[bytes]]) -> int:
         """``max_class_bytes``, or by default the codec's window (at most 64 KiB) less room for a
         query as long as most training texts (95th percentile; at least half the window), so
@@ -160,7 +171,10 @@ class ConcatClassModel:
 
 def make_class_model(spec, *, separator: bytes, dict_type: str = "raw", dict_size: int = 262144,
                      max_class_bytes: int | None = None):
-    """A class model from its spec: ``"dict"``/``"dict:zstd:L"``, a compressor spec or object."""
+    """A class model from its spec: ``"dict"``/``"dict:zstd:L"``, ``"word"``, ``"word-vs-rest"``,
+    a compressor spec or object."""
+    if isinstance(spec, str) and spec in WORD_MODELS:
+        return WordClassModel(vs_rest=spec == "word-vs-rest")
     if isinstance(spec, str) and (spec == "dict" or spec.startswith("dict:")):
         zspec = spec.partition(":")[2] or f"zstd:{DEFAULT_DICT_LEVEL}"
         return DictClassModel(as_compressor(zspec, "class model"), dict_type=dict_type, dict_size=dict_size,

@@ -3,9 +3,10 @@
 Prediction costs n_test x n_classes compressions instead of n_test x n_train (kNN), so it is
 orders of magnitude faster at predict time. Methods:
 
-``dict`` / ``concat``
-    one class model (see :mod:`kcomp.classifiers.class_models`); the class of minimum code
-    length wins (equal lengths: the lowest class index), a uniform class prior.
+``dict`` / ``concat`` / ``word`` / ``word-vs-rest``
+    one class model (see :mod:`kcomp.classifiers.class_models` and, for the word-level
+    adaptive models, :mod:`kcomp.classifiers.word_model`); the class of minimum code length
+    wins (equal lengths: the lowest class index), a uniform class prior.
 ``stack``
     the code lengths of several class models feed a multinomial logit whose weights are shared
     by the classes (:mod:`kcomp.classifiers.stacking`): the weight of each compressor, how the
@@ -40,14 +41,17 @@ from kcomp.classifiers.class_models import (
     texts_by_class,
 )
 from kcomp.classifiers.stacking import SharedWeightLogit, code_length_tensor
+from kcomp.classifiers.word_model import WORD_MODELS, WordClassModel
 from kcomp.compressors import Compressor
 from kcomp.errors import InputError
 
-METHODS = ("dict", "concat", "stack", "auto")
+SINGLE_METHODS = ("dict", "concat") + WORD_MODELS
+METHODS = SINGLE_METHODS + ("stack", "auto")
 #: candidates of method="auto" (and the stack's class models) when ``class_models`` is None:
-#: fast codecs plus PPMd, the strongest classical class model measured on text, at a low
-#: order (topics: little class text per context) and a higher one (languages)
-DEFAULT_CLASS_MODELS = ("dict", "gzip", "ppmd:2", "ppmd:4")
+#: fast codecs plus PPMd, the strongest classical byte-level class model measured on text, at a
+#: low order (topics: little class text per context) and a higher one (languages), and the two
+#: word-level adaptive models (topics: words shared by every class cancel; milliseconds)
+DEFAULT_CLASS_MODELS = ("dict", "gzip", "ppmd:2", "ppmd:4") + WORD_MODELS
 #: inverse regularisation strengths of the stack tried by method="auto"
 AUTO_STACK_CS = (0.1, 1.0, 10.0)
 
@@ -57,16 +61,16 @@ class CompressionClassifier(TextClassifierBase):
 
     Parameters
     ----------
-    method : {"dict", "concat", "stack", "auto"}, default "dict"
+    method : {"dict", "concat", "word", "word-vs-rest", "stack", "auto"}, default "dict"
         See the module docstring. ``auto`` is kcomp's best without a benchmark.
     compressor : str or Compressor, optional
         ``dict``: a zstd spec giving the level (default ``zstd:19``). ``concat``: any spec or
         Compressor object (default ``gzip``; ``lm`` makes the byte transformer a class model,
-        conditioned on the class text as its prefix). Unused by ``stack``/``auto``.
+        conditioned on the class text as its prefix). Unused by the other methods.
     class_models : sequence of class-model specs, optional
         ``stack``: its features; ``auto``: its candidates (each alone, and all stacked).
-        Default ``("dict", "gzip", "ppmd:2", "ppmd:4")``. Add ``"lm"`` when the lm extra is
-        installed (slow: kB/s).
+        Default ``("dict", "gzip", "ppmd:2", "ppmd:4", "word", "word-vs-rest")``. Add ``"lm"``
+        when the lm extra is installed (slow: kB/s).
     dict_type : {"raw", "trained"}, default "raw"
         ``raw``: the dictionary is the class's text itself (its last ``dict_size`` bytes, zstd
         ``DICT_TYPE_RAWCONTENT``). ``trained``: ``zstandard.train_dictionary`` (COVER); a class
@@ -153,6 +157,8 @@ class CompressionClassifier(TextClassifierBase):
                                     separator=as_bytes(self.separator)) if self.method == "dict"
                      else self._single_model(comp))
             self._fit_single(model, Xb, y_idx)
+        elif self.method in WORD_MODELS:
+            self._fit_single(self._single_model(self.method), Xb, y_idx)
         elif self.method == "stack":
             models, priced, _, oof = self._cross_fit(Xb, y_idx)
             self._fit_stack(models, Xb, y_idx, priced, oof, float(self.C))
@@ -161,9 +167,9 @@ class CompressionClassifier(TextClassifierBase):
         return self
 
     def _fit_single(self, model, Xb, y_idx) -> None:
-        if not isinstance(model, DictClassModel):
+        if not isinstance(model, (DictClassModel, WordClassModel)):
             warn_window(model.compressor, Xb, "CompressionClassifier")
-        self.method_ = "dict" if isinstance(model, DictClassModel) else "concat"
+        self.method_ = model.params["method"]
         self.compressor_ = model.compressor
         self.class_models_ = [model.fit(texts_by_class(Xb, y_idx, len(self.classes_)))]
         self.class_bytes_ = model.class_bytes
@@ -210,8 +216,7 @@ class CompressionClassifier(TextClassifierBase):
         y_priced = y_idx[priced]
         candidates, fold_scores = [], []
         for model, bits in zip(models, oof):
-            method = "dict" if isinstance(model, DictClassModel) else "concat"
-            candidates.append({"method": method, "compressor": model.compressor.spec})
+            candidates.append(model.params)
             fold_scores.append([_accuracy(np.argmin(bits[va], axis=1), y_priced[va]) for _, va in folds])
         feats = code_length_tensor(oof, _lengths(Xb)[priced], float(np.mean(_lengths(Xb))))
         for C in AUTO_STACK_CS:

@@ -9,7 +9,9 @@ import warnings
 from kcomp.cli.common import add_json_arg, compressor_spec, format_table, print_json
 from kcomp.errors import InputError
 
-METHODS = ("knn", "dict", "concat", "stack", "auto")
+#: knn, then CompressionClassifier's methods (kcomp.classifiers.compression.METHODS; not imported
+#: here so that the CLI starts without scikit-learn)
+METHODS = ("knn", "dict", "concat", "word", "word-vs-rest", "stack", "auto")
 
 
 def add_parser(subparsers) -> None:
@@ -32,10 +34,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="--dataset split seed and random tie-break seed (0)")
     p.add_argument("--method", choices=METHODS, default="knn",
                    help="knn: k nearest neighbours under NCD (default); dict: one zstd dictionary per class; "
-                   "concat: C(class text + x) - C(class text); stack: code lengths of several class models "
+                   "concat: C(class text + x) - C(class text); word: an adaptive word model per class; "
+                   "word-vs-rest: its bits minus those under the other classes; stack: code lengths of several "
+                   "class models "
                    "-> logistic regression; auto: method and compressor chosen by cross-validation on --train")
     p.add_argument("--class-models", nargs="+", metavar="MODEL",
-                   help="stack/auto: class models, 'dict' or compressor specs (default: dict gzip ppmd:2 ppmd:4)")
+                   help="stack/auto: class models, 'dict', 'word', 'word-vs-rest' or compressor specs "
+                   "(default: dict gzip ppmd:2 ppmd:4 word word-vs-rest)")
     p.add_argument("--k", default="1", help="knn: neighbours, an int or 'auto' (leave-one-out on train) (1)")
     p.add_argument("--compressor", "-c", type=compressor_spec, default=None, metavar="SPEC",
                    help="compressor spec (default: gzip for knn/concat, zstd:19 for dict)")
@@ -164,7 +169,7 @@ def run(args) -> int:
 
 def _compressor_name(clf) -> str:
     """The compressor(s) behind the fitted classifier, as spec strings."""
-    if getattr(clf, "method_", None) == "stack":
+    if getattr(clf, "method_", None) == "stack" or clf.compressor_ is None:  # no codec: the word models
         return " + ".join(m.name for m in clf.class_models_)
     return clf.compressor_.spec
 
