@@ -20,8 +20,14 @@ seeds; auto vs TF-IDF + LR is also compared text by text over all seeds (the pai
 error of the difference decides "beats" / "matches" / "loses", see ``verdict``). Every tuned
 method (TF-IDF + LR, kcomp ``method="auto"``) chooses on the training split only.
 
+``lm`` as a class model (the byte transformer priced with the class text as its prefix) is
+slow on CPU (about 1.4 kB/s of query per class measured here), so it gets its own small row: the
+``--lm-shots`` regime, seed 0, ``--lm-test`` test texts, beside
+dict, auto and TF-IDF + LR on exactly the same texts (torch at 1 thread).
+
     python bench/classify.py [--n-train 1000] [--n-test 200] [--datasets debian_topics ...]
-                             [--seeds 3] [--shots 5 20 100] [--memory-check]
+                             [--seeds 3] [--shots 5 20 100] [--lm-shots 5] [--lm-test 48]
+                             [--memory-check]
     python bench/classify.py --tables-from bench/results/classify.json   # reprint the tables
 """
 
@@ -212,6 +218,8 @@ COMPRESSION_VARIANTS = {
     "kcomp dict (zstd:19, raw class text)": {"method": "dict"},
     "kcomp dict (zstd:3, raw class text)": {"method": "dict", "compressor": "zstd:3"},
     "kcomp concat (gzip, 32 KiB tail)": {"method": "concat", "compressor": "gzip"},
+    "kcomp word (adaptive word model per class)": {"method": "word"},
+    "kcomp word-vs-rest (its bits minus the other classes')": {"method": "word-vs-rest"},
 }
 AUTO_LABEL = "kcomp auto (method chosen by 5-fold CV on train)"
 AUTO_PARAMS = {"method": "auto", "random_state": 0}
@@ -343,6 +351,7 @@ def fmt(v, spec=".3f"):
 FEW_SHOT_METHODS = {
     "npc-gzip k=1": (npc_gzip, (1,)),
     "kcomp dict (zstd:19)": (compression, ({"method": "dict"},)),
+    "kcomp word-vs-rest": (compression, ({"method": "word-vs-rest"},)),
     "kcomp auto": (compression, (AUTO_PARAMS,)),
     "TF-IDF + LR (tuned on train)": (tfidf_lr, ()),
 }
@@ -370,6 +379,40 @@ def run_few_shot(name: str, shots: int, seeds: int, n_test: int) -> dict:
     mean = {k: (float(np.mean(v)) if v and None not in v else None) for k, v in acc.items()}
     return {"dataset": name, "shots": shots, "n_classes": n_classes, "seeds": seeds, "n_test": n_test,
             "accuracy_per_seed": acc, "mean_accuracy": mean, "correct": correct}
+
+
+def lm_concat() -> dict:
+    """The byte transformer as a class model (the class text as its prefix), torch at 1 thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    return compression({"method": "concat", "compressor": "lm"})
+
+
+LM_ROW_METHODS = {
+    "kcomp concat (lm, class text as prefix)": (lm_concat, ()),
+    "kcomp dict (zstd:19)": (compression, ({"method": "dict"},)),
+    "kcomp auto": (compression, (AUTO_PARAMS,)),
+    "TF-IDF + LR (tuned on train)": (tfidf_lr, ()),
+}
+
+
+def run_lm_row(name: str, shots: int, n_test: int) -> dict:
+    """``lm`` beside dict, auto and TF-IDF + LR on seed 0's split of ``shots`` texts per class and
+    ``n_test`` test texts (the same texts for every method)."""
+    n_classes = len(load_dataset(name, 0, 0, seed=0).info["classes"])
+    splits = load_dataset(name, shots * n_classes, n_test, seed=0)
+    (Xtr, ytr), (Xte, yte) = splits
+    DATA.clear()
+    DATA.update(Xtr=Xtr, ytr=ytr, Xte=Xte, yte=yte, gtr=splits.train_groups)
+    out = {"dataset": name, "shots": shots, "n_classes": n_classes, "n_test": len(DATA["Xte"]), "rows": {}}
+    for label, (fn, args) in LM_ROW_METHODS.items():
+        res = isolated(fn, *args)
+        out["rows"][label] = ({"error": res["error"]} if "error" in res else
+                              {**metrics(DATA["yte"], res["preds"]), "fit_s": res["fit_s"],
+                               "predict_s": res["predict_s"]})
+        print(f"  lm row {name} {shots}-shot {label}: {out['rows'][label]}", file=sys.stderr, flush=True)
+    return out
 
 
 def _mean_se(values) -> tuple[float, float]:
@@ -462,7 +505,24 @@ def tables(result: dict) -> list[dict]:
                              f"({result['few_shot'][0]['n_test']} test texts each, same splits for every method)",
                     "columns": ["dataset", "texts per class"] + methods + ["auto - TF-IDF (points)", "verdict"],
                     "rows": rows})
+    if result.get("lm_row"):
+        out.append(_lm_table(result["lm_row"]))
     return out
+
+
+def _lm_table(runs: list[dict]) -> dict:
+    methods = list(LM_ROW_METHODS)
+    rows = []
+    for r in runs:
+        cells = [r["rows"][m] for m in methods]
+        rows.append([r["dataset"], r["shots"], r["n_test"]] +
+                    ["failed" if "error" in c else round(c["accuracy"], 3) for c in cells] +
+                    [None if "error" in cells[0] else _round(1000 * cells[0]["predict_s"] / r["n_test"], 0)])
+    return {"title": f"lm as a class model: {runs[0]['shots']} texts per class, seed 0 only, "
+                     f"{runs[0]['n_test']} test texts (small: lm is slow on CPU, see its predict time); "
+                     "accuracy, every method on the same texts",
+            "columns": ["dataset", "texts per class", "test texts"] + methods + ["lm predict ms/text"],
+            "rows": rows}
 
 
 def _round(v, digits: int):
@@ -488,6 +548,8 @@ def main(argv=None) -> int:
     ap.add_argument("--knn", nargs="+", default=list(KNN_SPECS), help="kNN compressor specs")
     ap.add_argument("--auto-knn", action="store_true", help="add the k=auto (leave-one-out) kNN row")
     ap.add_argument("--shots", nargs="*", type=int, default=[5, 20, 100], help="few-shot texts per class")
+    ap.add_argument("--lm-shots", type=int, default=5, help="texts per class of the lm row (0: no lm row)")
+    ap.add_argument("--lm-test", type=int, default=48, help="test texts of the lm row")
     ap.add_argument("--memory-check", action="store_true", help="kNN at 120k real references (slow)")
     ap.add_argument("--memory-refs", type=int, default=120000)
     ap.add_argument("--memory-queries", type=int, default=20)
@@ -498,7 +560,7 @@ def main(argv=None) -> int:
         return 0
     command = "python bench/classify.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result = {"n_jobs": 1, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "datasets": [],
-              "few_shot": []}
+              "few_shot": [], "lm_row": []}
     notes = ("Every method runs single-process in its own forked process, on the same leak-free splits "
              "(kcomp.datasets, seeds 0..N-1), same machine. Accuracy is fair: ties never count as correct. "
              "Means ± standard error over the seeds; auto vs TF-IDF+LR verdict: the accuracy difference "
@@ -520,6 +582,10 @@ def main(argv=None) -> int:
     for shots in args.shots:  # the cheap regimes first
         for name in args.datasets:
             result["few_shot"].append(run_few_shot(name, shots, args.seeds, args.n_test))
+            save()
+    if args.lm_shots:
+        for name in args.datasets:
+            result["lm_row"].append(run_lm_row(name, args.lm_shots, args.lm_test))
             save()
     if args.memory_check:
         result["memory_check"] = run_memory_check(args.memory_refs, args.memory_queries)
