@@ -3,8 +3,9 @@
 :class:`NCDKNNClassifier`
     k-nearest neighbours under the normalized compression distance (streaming top-k).
 :class:`CompressionClassifier`
-    class-conditional compression (zstd dictionaries, the class text as a prefix, stacked code
-    lengths, or ``method="auto"``: chosen by cross-validation on the training data).
+    class-conditional compression (zstd dictionaries, the class text as a prefix, adaptive word
+    models per class, stacked code lengths, or ``method="auto"``: chosen by cross-validation on
+    the training data).
 :class:`CodeLengthFeatures`, :class:`NCDPrototypeFeatures`
     transformers for a Pipeline: per-class code lengths, NCD to class prototypes.
 

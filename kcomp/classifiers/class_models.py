@@ -6,6 +6,10 @@ A class model is named by a short spec (``class_models`` of the estimators):
     FTCC-style: one zstd dictionary per class, the class's text itself (raw content) or a
     trained dictionary; the cost of x is the size of x compressed with the class dictionary.
     The dictionaries are digested once (``ZstdCompressionDict.precompute_compress``).
+``"word"`` / ``"word-vs-rest"``
+    a word-level adaptive model per class (:mod:`kcomp.classifiers.word_model`): the cost of x
+    is the bits of its word tokens under the class's counts (``word-vs-rest``: minus the bits
+    under the other classes' counts). No codec: milliseconds for a thousand texts.
 any other compressor spec, or a :class:`~kcomp.compressors.Compressor` object
     ``concat``: the cost of x is C(tail_c + sep + x) - C(tail_c), tail_c the class's text
     (its last ``max_class_bytes`` bytes), priced with the compressor's ``joint_size_bits``

@@ -51,8 +51,9 @@ class CodeLengthFeatures(TextEstimatorMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     class_models : sequence of class-model specs, default ("dict", "gzip", "ppmd:3")
-        ``"dict"`` / ``"dict:zstd:L"`` (zstd dictionary per class) or a compressor spec or
-        :class:`~kcomp.compressors.Compressor` object (the class text as prefix, e.g. ``"lm"``).
+        ``"dict"`` / ``"dict:zstd:L"`` (zstd dictionary per class), ``"word"`` / ``"word-vs-rest"``
+        (adaptive word models), or a compressor spec or :class:`~kcomp.compressors.Compressor`
+        object (the class text as prefix, e.g. ``"lm"``).
     cv : int, default 5
         Folds of the cross-fitting in ``fit_transform`` (fewer when a class is smaller).
     random_state : int, RandomState or None

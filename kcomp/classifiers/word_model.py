@@ -109,7 +109,7 @@ class WordClassModel:
         self.vocab_ = {w: i for i, w in enumerate(sorted({w for ts in toks for w in ts}))}
         self.spelling_ = SpellingModel(self.vocab_)
         # one more column, all zero, for the tokens no training text holds (id -1)
-        self.counts_ = np.zeros((len(by_class), len(self.vocab_) + 1))
+        self.counts_ = np.zeros((len(by_class), len(self.vocab_) + 1), dtype=np.int32)
         for c, ts in enumerate(toks):
             np.add.at(self.counts_[c], [self.vocab_[w] for w in ts], 1)
         background = self.counts_.sum(axis=0)
