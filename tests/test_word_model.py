@@ -153,3 +153,10 @@ def test_cli_classify_with_the_word_model(tmp_path, capsys):
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["accuracy"] == 1.0 and out["compressor"] == "word"
+
+
+def test_training_texts_without_tokens_still_give_finite_bits():
+    model = WordClassModel().fit([[b"   "], [b"\n"]])
+    bits = model.code_lengths([b"hello there", b"x"])
+    assert np.all(np.isfinite(bits)) and np.all(bits > 0)
+    np.testing.assert_array_equal(bits[:, 0], bits[:, 1])  # nothing tells the classes apart

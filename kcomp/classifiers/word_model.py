@@ -37,9 +37,9 @@ import numpy as np
 from kcomp.errors import InputError
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
-DEFAULT_DISCOUNT = 0.75
 #: class-model specs of the two word models
 WORD_MODELS = ("word", "word-vs-rest")
+DEFAULT_DISCOUNT = 0.75
 DEFAULT_STRENGTH = 1.0
 
 
@@ -55,25 +55,21 @@ class SpellingModel:
     END = "\x00"
 
     def __init__(self, words) -> None:
-        counts = Counter()
+        counts = Counter({self.END: 0})
         for w in words:
             counts.update(w)
             counts[self.END] += 1
         total = sum(counts.values()) + 0.5 * (len(counts) + 1)
         self._bits = {ch: -np.log2((c + 0.5) / total) for ch, c in counts.items()}
         self._escape_bits = -np.log2(0.5 / total)
-        self._cache: dict[str, float] = {}
 
     def bits(self, word: str) -> float:
         """Bits to spell ``word`` (with its end mark)."""
-        cached = self._cache.get(word)
-        if cached is None:
-            cost = self._bits[self.END]
-            for ch in word:
-                b = self._bits.get(ch)
-                cost += b if b is not None else self._escape_bits + 8 * len(ch.encode("utf-8", "surrogateescape"))
-            cached = self._cache[word] = cost
-        return cached
+        cost = self._bits[self.END]
+        for ch in word:
+            b = self._bits.get(ch)
+            cost += b if b is not None else self._escape_bits + 8 * len(ch.encode("utf-8", "surrogateescape"))
+        return cost
 
 
 class WordClassModel:
@@ -108,6 +104,7 @@ class WordClassModel:
         toks = [[w for text in texts for w in tokens(text)] for texts in by_class]
         self.vocab_ = {w: i for i, w in enumerate(sorted({w for ts in toks for w in ts}))}
         self.spelling_ = SpellingModel(self.vocab_)
+        self.vocab_spelling_bits_ = np.array([self.spelling_.bits(w) for w in self.vocab_] + [np.nan])
         # one more column, all zero, for the tokens no training text holds (id -1)
         self.counts_ = np.zeros((len(by_class), len(self.vocab_) + 1), dtype=np.int32)
         for c, ts in enumerate(toks):
@@ -128,9 +125,11 @@ class WordClassModel:
             return np.zeros(self.counts_.shape[0])
         ids = np.array([self.vocab_.get(w, -1) for w in ts])
         earlier = _previous_occurrences(ts)
-        spelling = -np.array([self.spelling_.bits(w) for w in ts])
+        spelling_bits = self.vocab_spelling_bits_[ids]  # id -1 (not in the vocabulary): spelled here
+        for i in np.flatnonzero(ids < 0):
+            spelling_bits[i] = self.spelling_.bits(ts[i])
         d, s = self.discount, self.strength
-        background = _pitman_yor(self.levels_["background"], ids, earlier, spelling, d, s)
+        background = _pitman_yor(self.levels_["background"], ids, earlier, -spelling_bits, d, s)
         bits = -_pitman_yor(self.levels_["class"], ids, earlier, background, d, s).sum(axis=1)
         if self.vs_rest:
             bits += _pitman_yor(self.levels_["rest"], ids, earlier, background, d, s).sum(axis=1)
