@@ -65,8 +65,9 @@ from kcomp.lm_coder.pricing import teacher_forced_log_probs
 #: bytes per chunk: the step's attention reads the whole chunk so far, so its cost grows with the
 #: chunk; 192 codes 12-16% faster than 256 for 1.1% more bits on held-out English (see the README)
 DEFAULT_CHUNK = 192
-#: bytes per group for the pretrained model: ``GROUP_BYTES // chunk`` chunks share one KV cache
-#: and one range coder (341 chunks of 192 bytes: 65,472 bytes)
+#: bytes per group for the pretrained model: at least this many, in whole chunks, share one KV
+#: cache and one range coder (342 chunks of 192 bytes: 65,664 bytes), so an input of a power of
+#: two bytes ends in a nearly full group, not in a few bytes that cost a whole group's steps
 GROUP_BYTES = 64 << 10
 #: lanes of chunks stepped in parallel threads while coding (see :func:`run_group`); recorded in
 #: the stream, the decoder uses the stream's value
@@ -399,7 +400,7 @@ class LMCoder:
         self.model_id = mixed_model_id(recipe_id, mix)
         self.chunk = min(context, DEFAULT_CHUNK) if chunk is None else chunk
         if group is None:  # the pretrained model's groups hold GROUP_BYTES whatever the chunk
-            group = default_group or min(MAX_GROUP_CHUNKS, max(1, GROUP_BYTES // self.chunk))
+            group = default_group or min(MAX_GROUP_CHUNKS, -(-GROUP_BYTES // self.chunk))
         self.group = group
         if not 1 <= self.chunk <= context or not 1 <= self.group <= MAX_GROUP_CHUNKS or not 1 <= threads <= 64:
             raise InputError(f"lm: chunk must be 1..{context} (the model's context), group 1..{MAX_GROUP_CHUNKS}, threads 1..64")
