@@ -72,7 +72,7 @@ def test_fused_linear_gelu_matches_the_plain_mlp(prose_rows, monkeypatch):
         pytest.skip("this torch build has no oneDNN fused linear")
     model = tiny_model().to(torch.bfloat16)
     fused = teacher_forced_log_probs(model, prose_rows, 32, "cpu")
-    monkeypatch.setattr(model_module, "_fused_linear_gelu", lambda: None)
+    monkeypatch.setattr(model_module, "_fused_linear_gelu", lambda: None)  # the plain MLP
     plain = teacher_forced_log_probs(model, prose_rows, 32, "cpu")
     true = prose_rows.T[..., None].astype(np.int64)
     per_byte = [-np.take_along_axis(lp, true, -1).mean() / np.log(2) for lp in (fused, plain)]

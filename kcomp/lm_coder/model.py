@@ -14,6 +14,7 @@ Two forward passes share the same weights:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, fields
@@ -147,11 +148,17 @@ class CausalSelfAttention(nn.Module):
         return self.c_proj(y.transpose(1, 2).reshape(B, 1, C).to(x.dtype))
 
 
+@functools.cache
 def _fused_linear_gelu():
-    """oneDNN's linear with a fused GELU (the op torch's inductor emits on CPU), or None."""
+    """oneDNN's bfloat16 linear with a fused GELU (the op torch's inductor emits on CPU), or None
+    where this torch build lacks it (probed once on a tiny input)."""
     try:
-        return torch.ops.mkldnn._linear_pointwise
-    except (AttributeError, RuntimeError):
+        op = torch.ops.mkldnn._linear_pointwise
+        with torch.no_grad():
+            probe = torch.ones(2, 4, dtype=torch.bfloat16)
+            op(probe, torch.ones(3, 4, dtype=torch.bfloat16), torch.zeros(3, dtype=torch.bfloat16), "gelu", [], "none")
+        return op
+    except (AttributeError, RuntimeError, NotImplementedError):
         return None
 
 
