@@ -144,8 +144,8 @@ def main(argv=None) -> int:
              f"{lm.coder.chunk} bytes, groups of "
              f"{lm.coder.group} chunks. Load average {load_before[0]:.1f} before and {load_after[0]:.1f} after "
              "the run on a 2-core machine shared with other jobs: wall-clock throughput is understated, so "
-             "throughput is also given per CPU second of this process (all its threads; size_bits runs the "
-             "next group's forward pass in a background thread while the mixer prices the current one). 'transformer alone' is the same "
+             "throughput is also given per CPU second of this process (all its threads; size_bits runs its "
+             "forward passes and the mixer's lanes on both cores). 'transformer alone' is the same "
              "coder without the context model and without the PPMd fallback (size_bits); 'lm, no PPMd "
              "fallback' is lm whose groups may only be range coded or raw (size_bits).")
     print("\n" + notes)

@@ -3,8 +3,8 @@
 For every shipped size (``kcomp/lm_coder/weights/byte-gpt-<size>.safetensors``, all trained by
 ``python -m kcomp.lm_coder.train`` with the recipe in their metadata):
 
-* held-out bits/byte (teacher forced, 512-byte chunks from ``BOS``, exactly how the coder cuts a
-  file) on the first ``--per-source`` bytes of every corpus source's held-out part, never trained
+* held-out bits/byte (teacher forced, chunks of the model's whole 512-byte context, each from
+  ``BOS``; the coder cuts shorter chunks, for speed) on the first ``--per-source`` bytes of every corpus source's held-out part, never trained
   on (:mod:`kcomp.lm_coder.data`), and on GPL-3 (never in the corpus); the mean over sources is
   fitted as ``L(N) = E + A N^-b`` (:func:`kcomp.score.fit_power_law`);
 * held-out bits/byte along training (the checkpoints' evaluation stored in the recipe);

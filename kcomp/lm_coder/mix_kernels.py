@@ -127,9 +127,10 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
 @njit(cache=True, nogil=True)
 def price_group(tables, weights, history, orders, low_masks, high_masks, shift, nn_logp, data, lengths,
                 log_count, scale, floor, lr, chunk_lr, count_limit, bits):
-    """Run a whole group through the mixer: ``nn_logp`` (B, T, 256) are the transformer's
-    log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
-    probability. Same arithmetic as :func:`predict` + :func:`learn` step by step."""
+    """Run a whole group through the mixer: ``nn_logp`` (T, B, 256), time-major, are the
+    transformer's log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
+    probability. The arithmetic of :func:`predict` + :func:`learn` step by step (compiled as one
+    loop, it may round the last float bits differently from the separate calls: pricing only)."""
     batch, span = data.shape
     n_models = orders.shape[0] + 1
     rows = np.empty((orders.shape[0], batch), dtype=np.int64)
@@ -139,7 +140,7 @@ def price_group(tables, weights, history, orders, low_masks, high_masks, shift, 
     symbols = np.empty(batch, dtype=np.int32)
     for t in range(span):
         active = batch if lengths[batch - 1] > t else batch - 1
-        step_logp = np.ascontiguousarray(nn_logp[:active, t])
+        step_logp = nn_logp[t, :active]
         hash_contexts(history, active, orders, low_masks, high_masks, shift, rows)
         predict(tables, rows, step_logp, weights, log_count, scale, floor, buckets, expected, probs)
         for b in range(active):

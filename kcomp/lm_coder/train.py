@@ -52,7 +52,8 @@ def _as_batch(windows: np.ndarray):
 
 def code_length_bits(model, data: bytes, *, batch: int = 32) -> float:
     """Teacher-forced code length of ``data`` in bits: ``block_size``-byte chunks, each from ``BOS``
-    (exactly how the coder cuts a file), full chunks batched, the shorter tail chunk on its own."""
+    (the model's whole context; the coder cuts shorter chunks, for speed), full chunks batched,
+    the shorter tail chunk on its own."""
     import torch
     from torch.nn import functional as F
 
