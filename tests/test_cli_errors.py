@@ -170,3 +170,13 @@ def test_cli_progress_is_periodic_lines(tmp_path, capsys, monkeypatch):
     assert "NCD matrix" in err and "\r" not in err
     assert main(["matrix", str(tmp_path / "d.jsonl.gz"), "--limit", "6", "--json", "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_demo_quick_runs_every_classifier_on_the_bundled_sample():
+    pytest.importorskip("sklearn")
+    from kcomp.cli.demo import run_demo
+
+    rows = run_demo(quick=True)["classification"]
+    assert {r["method"].split(" (")[0] for r in rows} >= {"NCD 1-NN, gzip", "class-conditional adaptive word models"}
+    chance = 1 / 12
+    assert all(r["accuracy"] > 3 * chance and r["predict_s"] >= 0 for r in rows), rows
