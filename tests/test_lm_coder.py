@@ -583,3 +583,20 @@ def test_cli_train_writes_to_the_working_directory(tmp_path, monkeypatch):
     assert main(["compress", str(src), "-c", f"lm:cpu:weights={out}", "-q"]) == 0
     assert main(["decompress", str(tmp_path / "t.txt.kc"), "-o", str(tmp_path / "back.txt")]) == 0  # the .kc header names the weights
     assert (tmp_path / "back.txt").read_bytes() == src.read_bytes()
+
+
+def test_streams_of_the_previous_chunk_and_group_decode_with_the_defaults(real_files):
+    """The previous release wrote 256-byte chunks in groups of 256; the header carries both, so
+    a fresh default compressor (192-byte chunks) decodes such a stream, whole or streamed."""
+    import io
+
+    data = real_files["prose"][:3000]
+    old = LMCompressor(device="cpu")
+    old.coder.chunk, old.coder.group = 256, 4  # several groups of the previous chunk length
+    stream = old.compress(data)
+    header = read_header(stream, len(stream))
+    assert (header.chunk, header.group) == (256, 4)
+    fresh = LMCompressor(device="cpu")
+    assert fresh.coder.chunk == 192 and fresh.decompress(stream) == data
+    out = io.BytesIO()
+    assert fresh.decompress_stream(io.BytesIO(stream), out) == len(data) and out.getvalue() == data
