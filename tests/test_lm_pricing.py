@@ -14,7 +14,7 @@ pytest.importorskip("numba")
 
 from kcomp.lm_coder import LMCompressor  # noqa: E402
 from kcomp.lm_coder import model as model_module  # noqa: E402
-from kcomp.lm_coder.coder import lane_bounds  # noqa: E402
+from kcomp.lm_coder.coder import lane_bounds, price_in_lanes  # noqa: E402
 from kcomp.lm_coder.mix import ContextMixer, MixConfig  # noqa: E402
 from kcomp.lm_coder.model import ByteGPT, ModelConfig, shifted_inputs  # noqa: E402
 from kcomp.lm_coder.pricing import (  # noqa: E402
@@ -58,9 +58,8 @@ def test_mixer_lanes_price_like_the_compiled_loop(prose_rows):
     lengths = [32] * 79 + [20]  # the last chunk short: it drops out of the later steps
     one, lanes = ContextMixer(MixConfig()), ContextMixer(MixConfig())
     bits_one = one.price_group(logp, prose_rows, lengths)
-    bounds = lane_bounds(len(lengths), 2)
-    assert len(bounds) == 2
-    bits_lanes = lanes.price_group(logp, prose_rows, lengths, bounds)
+    assert len(lane_bounds(len(lengths), 2)) == 2
+    bits_lanes = price_in_lanes(lanes, logp, prose_rows, lengths, 2)
     np.testing.assert_allclose(bits_lanes, bits_one, rtol=1e-4, atol=1e-5)
     assert np.all(bits_lanes[-1, 20:] == 0) and np.all(bits_lanes[:, :20] > 0)
     np.testing.assert_array_equal(lanes.tables, one.tables)  # the state the next group starts from

@@ -150,53 +150,93 @@ def lane_bounds(batch: int, lanes: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn, lanes: int = 1) -> None:
-    """Advance the chunks of one group (only the last may be shorter) one byte a step.
+#: ``lane_log_probs(lane, lo, hi, t, previous)``: the transformer's (hi - lo, 256) float32
+#: log-probabilities of chunks ``lo:hi`` (lane ``lane``) at step ``t``; ``previous`` holds the
+#: bytes of step ``t - 1`` of every chunk then active (None at ``t = 0``)
+LaneLogProbs = Callable[[int, int, int, int, "np.ndarray | None"], np.ndarray]
 
-    The chunks are split into ``lanes`` contiguous lanes, each with its own KV cache; the lanes'
-    transformer steps and mixer predictions run in parallel threads (one torch thread each), then
-    the step's bytes are coded and learnt in chunk order. A lane's numbers depend only on its own
-    chunks, so the result is the same whatever the threads' timing (the stream records ``lanes``
-    as its thread count)."""
+
+def lockstep(mixer: ContextMixer, lengths: list[int], step: StepFn, bounds: list[tuple[int, int]],
+             lane_log_probs: LaneLogProbs | None) -> None:
+    """Advance the chunks of one group (only the last may be shorter) one byte a step: the one
+    loop of coding, decoding, lane pricing and replay.
+
+    At each step every lane ``lo:hi`` of ``bounds`` gets its log-probabilities and mixer
+    predictions in a parallel thread, then the step's bytes are coded (``step``) and learnt in
+    chunk order. A lane's numbers depend only on its own chunks, so the result is the same
+    whatever the threads' timing. ``lane_log_probs=None``: no prediction (a raw or PPMd group's
+    bytes only feed the count tables)."""
+    batch = len(lengths)
+    mixer.begin_group(batch)
+    previous = None
+
+    def advance(lane: int, active: int, t: int) -> None:
+        lo, hi = bounds[lane][0], min(bounds[lane][1], active)
+        if hi > lo:
+            mixer.predict(lane_log_probs(lane, lo, hi, t, previous), start=lo)
+
+    lanes = len(bounds) if lane_log_probs is not None else 0
+    with _lane_threads(max(lanes, 1)) as pool:
+        for t in range(max(lengths)):
+            active = batch if lengths[-1] > t else batch - 1
+            mixer.contexts(active)
+            others = [pool.submit(advance, lane, active, t) for lane in range(1, lanes)]
+            if lanes:
+                advance(0, active, t)
+            for other in others:
+                other.result()
+            previous = step(t, mixer.probs(active))
+            mixer.learn(previous)
+
+
+def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step: StepFn, lanes: int = 1) -> None:
+    """Code one group through the transformer: its chunks split into ``lanes`` lanes, each with
+    its own KV cache, stepped in parallel threads (one torch thread each; the stream records
+    ``lanes`` as its thread count), see :func:`lockstep`."""
+    bounds = lane_bounds(len(lengths), lanes)
+    lockstep(mixer, lengths, step, bounds, _transformer_lanes(model, bounds, max(lengths), device))
+
+
+def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: str) -> LaneLogProbs:
+    """The incremental transformer step of every lane (:data:`LaneLogProbs`)."""
     import torch
 
     from kcomp.lm_coder.model import BOS, KVCache
 
-    batch, span = len(lengths), max(lengths)
     param = next(model.parameters())
-    bounds = lane_bounds(batch, lanes)
     # bfloat16 keys/values: the attention over the cache is memory bound, and half the bytes make
     # the whole coder ~30% faster on CPU (same or slightly better bits; part of the model id)
     config = dataclasses.replace(model.config, block_size=span)
     caches = [KVCache(config, hi - lo, param.device, getattr(torch, KV_DTYPE_NAME)) for lo, hi in bounds]
-    tokens = torch.full((batch,), BOS, dtype=torch.int64, device=device)
     inference = torch.is_inference_mode_enabled()
-    mixer.begin_group(batch)
 
-    def advance(lane: int, active: int) -> None:
-        lo, hi = bounds[lane][0], min(bounds[lane][1], active)
-        if hi <= lo:
-            return
+    def log_probs(lane: int, lo: int, hi: int, t: int, previous) -> np.ndarray:
         with torch.inference_mode(inference):
             if hi - lo < caches[lane].batch:
                 caches[lane].shrink(hi - lo)
-            logits = model.step(tokens[lo:hi], caches[lane])
+            tokens = (torch.full((hi - lo,), BOS, dtype=torch.int64, device=device) if previous is None
+                      else torch.from_numpy(previous[lo:hi].astype(np.int64)).to(device))
+            logits = model.step(tokens, caches[lane])
             logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
         if not np.isfinite(logp).all():
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
-        mixer.predict(logp, start=lo)
+        return logp
 
-    with _lane_threads(len(bounds)) as pool:
-        for t in range(span):
-            active = batch if lengths[-1] > t else batch - 1
-            mixer.contexts(active)
-            others = [pool.submit(advance, lane, active) for lane in range(1, len(bounds))]
-            advance(0, active)
-            for other in others:
-                other.result()
-            symbols = step(t, mixer.probs(active))
-            mixer.learn(symbols)
-            tokens = torch.from_numpy(symbols.astype(np.int64)).to(device)
+    return log_probs
+
+
+def price_in_lanes(mixer: ContextMixer, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int],
+                   lanes: int) -> np.ndarray:
+    """Bits (chunks, chunk) of a group's bytes ``rows`` given the transformer's time-major
+    log-probabilities ``nn_logp`` (chunk, chunks, 256): the coder's own lanes and kernels, or the
+    mixer's compiled whole-group loop where the group makes one lane (it may round the last float
+    bits differently: pricing is an estimate either way)."""
+    bounds = lane_bounds(len(lengths), lanes)
+    if len(bounds) == 1:
+        return mixer.price_group(nn_logp, rows, lengths)
+    bits = np.zeros(rows.shape)
+    lockstep(mixer, lengths, price_step(rows, bits), bounds, lambda lane, lo, hi, t, previous: nn_logp[t, lo:hi])
+    return bits
 
 
 @contextlib.contextmanager
@@ -211,11 +251,7 @@ def _lane_threads(lanes: int):
 
 def replay_group(mixer: ContextMixer, rows: np.ndarray, lengths: list[int]) -> None:
     """Feed a raw- or PPMd-stored group's bytes to the count tables exactly as coding them would have."""
-    mixer.begin_group(len(lengths))
-    for t in range(max(lengths)):
-        active = len(lengths) if lengths[-1] > t else len(lengths) - 1
-        mixer.contexts(active)
-        mixer.learn(rows[:active, t].astype(np.int32))
+    lockstep(mixer, lengths, lambda t, probs: rows[: len(probs), t].astype(np.int32), [(0, len(lengths))], None)
 
 
 def group_rows(data: bytes, chunk: int) -> tuple[np.ndarray, list[int]]:
@@ -353,8 +389,8 @@ class _NoMixer(ContextMixer):
     def predict(self, nn_logp: np.ndarray, start: int = 0) -> None:
         self._probs[start : start + len(nn_logp)] = np.exp(nn_logp) * self._scale + self._floor
 
-    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int], lanes=None) -> np.ndarray:
-        """Time-major ``nn_logp`` (chunk, chunks, 256) -> bits (chunks, chunk); ``lanes`` unused."""
+    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """Time-major ``nn_logp`` (chunk, chunks, 256) -> bits (chunks, chunk)."""
         true_logp = np.take_along_axis(nn_logp, rows.T[..., None].astype(np.int64), axis=-1)[..., 0].T
         return -np.log2((np.exp(true_logp) * self._scale + self._floor).astype(np.float64))
 
@@ -601,7 +637,7 @@ class LMCoder:
             rows, lengths = group_rows(block, self.chunk)
             logp = teacher_forced_log_probs(forward, rows, max(lengths), self.device, self.threads)
             weights = mixer.snapshot()
-            bits = mixer.price_group(logp, rows[:, : max(lengths)], lengths, lane_bounds(len(lengths), self.threads))
+            bits = price_in_lanes(mixer, logp, rows[:, : max(lengths)], lengths, self.threads)
             bits = bits.reshape(-1)[: len(block)]
             choice = fallback.choose(block, bits)
             fallback.advance(block)

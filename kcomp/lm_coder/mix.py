@@ -141,15 +141,11 @@ class ContextMixer:
         self._predicted = False
 
     # -- a whole group --------------------------------------------------------------------
-    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int],
-                    lanes: list[tuple[int, int]] | None = None) -> np.ndarray:
-        """Bits (chunks, chunk) of a group's bytes ``rows`` given the transformer's
-        log-probabilities ``nn_logp`` (chunk, chunks, 256), time-major: the arithmetic of :meth:`predict` and
-        :meth:`learn` step by step. One lane: one compiled loop; several ``lanes`` (chunk ranges
-        ``lo:hi`` covering the group): each step's predictions run in parallel threads, as the
-        coder's lanes do (a chunk's prediction does not depend on the split)."""
-        if lanes is not None and len(lanes) > 1:
-            return self._price_in_lanes(nn_logp, rows, lengths, lanes)
+    def price_group(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """Bits (chunks, chunk) of a group's bytes ``rows`` given the transformer's time-major
+        log-probabilities ``nn_logp`` (chunk, chunks, 256): the arithmetic of :meth:`predict` and
+        :meth:`learn` step by step, in one compiled loop (the coder's lanes:
+        :func:`kcomp.lm_coder.coder.price_in_lanes`)."""
         cfg = self.config
         self.begin_group(len(lengths))
         bits = np.zeros(rows.shape)
@@ -157,25 +153,4 @@ class ContextMixer:
                                self._shift, np.ascontiguousarray(nn_logp, dtype=np.float32),
                                np.ascontiguousarray(rows), np.array(lengths, dtype=np.int64), self._log_count,
                                self._scale, self._floor, cfg.lr, cfg.chunk_lr, cfg.count_limit, bits)
-        return bits
-
-    def _price_in_lanes(self, nn_logp: np.ndarray, rows: np.ndarray, lengths: list[int],
-                        lanes: list[tuple[int, int]]) -> np.ndarray:
-        from concurrent.futures import ThreadPoolExecutor
-
-        batch = len(lengths)
-        self.begin_group(batch)
-        bits = np.zeros(rows.shape)
-        with ThreadPoolExecutor(max_workers=len(lanes) - 1) as pool:
-            for t in range(max(lengths)):
-                active = batch if lengths[-1] > t else batch - 1
-                self.contexts(active)
-                parts = [(lo, min(hi, active)) for lo, hi in lanes if lo < active]
-                others = [pool.submit(self.predict, nn_logp[t, lo:hi], lo) for lo, hi in parts[1:]]
-                self.predict(nn_logp[t, parts[0][0] : parts[0][1]], parts[0][0])
-                for other in others:
-                    other.result()
-                symbols = rows[:active, t].astype(np.int32)
-                bits[:active, t] = -np.log2(self._probs[np.arange(active), symbols].astype(np.float64))
-                self.learn(symbols)
         return bits
