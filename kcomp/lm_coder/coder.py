@@ -470,8 +470,7 @@ class LMCoder:
     # ---- coding ----
     def encode(self, data: bytes) -> bytes:
         """The full stream: header + one record per group (range coded, or raw when cheaper)."""
-        size = self.chunk * self.group
-        records = b"".join(self.encode_groups(data[i : i + size] for i in range(0, len(data), size)))
+        records = b"".join(self.encode_groups(self._groups(data)))
         return self.header_for(len(data), zlib.crc32(data)).pack() + records
 
     def header_for(self, length: int, data_crc: int) -> Header:
@@ -614,17 +613,20 @@ class LMCoder:
     def _price(self, data: bytes) -> tuple[np.ndarray, float]:
         import torch
 
-        size = self.chunk * self.group
-        out = np.zeros(len(data))
         total = 0.0
         with deterministic(), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(self.device)
-            blocks = [data[start : start + size] for start in range(0, len(data), size)]
-            priced = self._price_groups(model, self._mixer(), self._fallback(), blocks, learner)
-            for start, (bits, record_bits) in zip(range(0, len(data), size), priced):
-                out[start : start + len(bits)] = bits
+            priced = self._price_groups(model, self._mixer(), self._fallback(), self._groups(data), learner)
+            per_byte = []
+            for bits, record_bits in priced:
+                per_byte.append(bits)
                 total += 8 * RECORD_BYTES + record_bits
-        return out, total
+        return (np.concatenate(per_byte) if per_byte else np.zeros(0)), total
+
+    def _groups(self, data: bytes) -> list[bytes]:
+        """``data`` cut into groups of ``chunk * group`` bytes (the last may be shorter)."""
+        size = self.chunk * self.group
+        return [data[start : start + size] for start in range(0, len(data), size)]
 
     def _price_groups(self, model, mixer: ContextMixer, fallback: Fallback, blocks: list[bytes],
                       learner=None) -> Iterator[tuple[np.ndarray, float]]:
@@ -667,9 +669,8 @@ class LMCoder:
         shared = len(prefix) // size * size
 
         def payload(mixer, fallback, data):
-            blocks = [data[i : i + size] for i in range(0, len(data), size)]
             return sum(8 * RECORD_BYTES + record_bits
-                       for _, record_bits in self._price_groups(self.model, mixer, fallback, blocks))
+                       for _, record_bits in self._price_groups(self.model, mixer, fallback, self._groups(data)))
 
         with deterministic(), torch.inference_mode():
             mixer, fallback = self._mixer(), self._fallback()
