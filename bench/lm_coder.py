@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", type=int, default=131072)
     ap.add_argument("--weights", default=None, help="lm weights (default: the shipped default)")
+    ap.add_argument("--group", type=int, default=None, help="chunks per group (ablation; default: the coder's)")
     ap.add_argument("--name", default="lm_coder", help="results file bench/results/NAME.json")
     args = ap.parse_args(argv)
 
@@ -113,6 +114,8 @@ def main(argv=None) -> int:
     lm = LMCompressor(device="cpu", weights=args.weights)
     alone = LMCompressor(device="cpu", mix=None, ppmd_fallback=False, weights=args.weights)
     no_fallback = LMCompressor(device="cpu", ppmd_fallback=False, weights=args.weights)
+    for coder in (lm, alone, no_fallback):
+        coder.coder.group = args.group or coder.coder.group
     rows, speed = [], []
     for name, (kind, blob) in data.items():
         found = {spec: measure(spec, blob) for spec in CLASSICAL}
@@ -149,7 +152,9 @@ def main(argv=None) -> int:
              "coder without the context model and without the PPMd fallback (size_bits); 'lm, no PPMd "
              "fallback' is lm whose groups may only be range coded or raw (size_bits).")
     print("\n" + notes)
-    weights_arg = f" --weights {args.weights} --name {args.name}" if args.weights else ""
+    weights_arg = "".join(f" --{name} {value}" for name, value in
+                          (("weights", args.weights), ("group", args.group), ("name", args.name))
+                          if value and value != "lm_coder")
     save_results(args.name, command=f"python bench/lm_coder.py --size {args.size}{weights_arg}",
                  tables=[{"title": "bits/byte (real streams, headers included)", "columns": columns, "rows": rows},
                          {"title": "lm throughput (original bytes per second)", "columns": speed_columns,

@@ -5,7 +5,9 @@ fortunes to reach the larger sizes. For each size: bits/byte of the real stream,
 ``size_bits`` estimate is from it, and kB/s per wall-clock second and per CPU second of this
 process (the machine may be shared: the load average is recorded).
 
-    python bench/lm_speed.py [--sizes 131072 524288] [--threads N]
+    python bench/lm_speed.py [--sizes 131072 524288] [--threads N] [--chunk BYTES] [--group CHUNKS]
+
+``--chunk``/``--group`` override the coder's defaults (ablations: the stream records both).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[131072, 524288])
     ap.add_argument("--threads", type=int, default=None, help="lanes of chunks stepped in parallel (default: the coder's)")
+    ap.add_argument("--chunk", type=int, default=None, help="bytes per chunk (default: the coder's)")
+    ap.add_argument("--group", type=int, default=None, help="chunks per group (default: the coder's)")
     ap.add_argument("--name", default="lm_speed", help="results file bench/results/NAME.json")
     args = ap.parse_args(argv)
 
@@ -46,6 +50,8 @@ def main(argv=None) -> int:
 
     text = held_out_english()
     lm = LMCompressor(device="cpu", threads=args.threads)
+    lm.coder.chunk = args.chunk or lm.coder.chunk
+    lm.coder.group = args.group or lm.coder.group
     lm.compress(text[:64])  # loads the weights, compiles the mixer kernels
     load_before = os.getloadavg()
     rows = []
@@ -75,8 +81,10 @@ def main(argv=None) -> int:
              "shared machine wall-clock throughput is understated. kB/CPU-s counts the CPU time of all "
              "this process's threads.")
     print("\n" + notes)
-    threads = f" --threads {args.threads}" if args.threads else ""
-    save_results(args.name, command=f"python bench/lm_speed.py --sizes {' '.join(map(str, args.sizes))}{threads}",
+    options = "".join(f" --{name} {value}" for name, value in
+                      (("threads", args.threads), ("chunk", args.chunk), ("group", args.group), ("name", args.name))
+                      if value and value != "lm_speed")
+    save_results(args.name, command=f"python bench/lm_speed.py --sizes {' '.join(map(str, args.sizes))}{options}",
                  tables=[{"title": "lm throughput on held-out English (original bytes per second)",
                           "columns": columns, "rows": rows}],
                  notes=notes, model_id=lm.model_id)
