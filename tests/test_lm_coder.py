@@ -79,10 +79,10 @@ def samples(real_files) -> dict[str, bytes]:
 
 
 # -- model --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("alibi", [False, True])
-def test_stepwise_matches_teacher_forced(alibi):
+@pytest.mark.parametrize("alibi,kv_heads", [(False, None), (True, None), (True, 1), (False, 2)])
+def test_stepwise_matches_teacher_forced(alibi, kv_heads):
     torch.manual_seed(1)
-    m = ByteGPT(ModelConfig(block_size=64, n_layer=2, n_head=2, n_embd=32, alibi=alibi)).eval()
+    m = ByteGPT(ModelConfig(block_size=64, n_layer=2, n_head=4, n_embd=32, alibi=alibi, n_kv_head=kv_heads)).eval()
     data = b"The quick brown fox jumps over the lazy dog. " * 2
     data = data[: TINY.block_size]
     full = m(chunk_inputs(data))[0]
@@ -103,7 +103,23 @@ def test_config_validation():
     with pytest.raises(ValueError, match="alibi"):
         ModelConfig(alibi=1)
     assert ModelConfig.from_json(ModelConfig(alibi=True).to_json()).alibi is True
+    with pytest.raises(ValueError, match="multiple of n_kv_head"):
+        ModelConfig(n_head=4, n_kv_head=3)
+    with pytest.raises(ValueError, match="n_kv_head"):
+        ModelConfig(n_head=4, n_kv_head=0)
+    # weights written before n_kv_head existed keep their config text, hence their model id
+    assert "n_kv_head" not in ModelConfig().to_json()
+    assert ModelConfig.from_json(ModelConfig(n_kv_head=1).to_json()).kv_heads == 1
     assert "wpe.weight" not in ByteGPT(ModelConfig(block_size=32, n_layer=1, n_head=2, n_embd=16, alibi=True)).state_dict()
+
+
+def test_multi_query_model_round_trips_with_a_smaller_cache(samples):
+    torch.manual_seed(3)
+    mqa = ByteGPT(ModelConfig(block_size=64, n_layer=2, n_head=4, n_embd=32, alibi=True, n_kv_head=1)).eval()
+    assert mqa.new_cache(5).k[0].shape == (5, 1, 64, 8)
+    lm = LMCompressor(model=mqa, device="cpu")
+    data = samples["prose"][:3000]
+    assert lm.decompress(lm.compress(data)) == data
 
 
 # -- round trips --------------------------------------------------------------------------------
@@ -250,6 +266,13 @@ def test_wrong_model_is_refused(samples):
     with pytest.raises(CorruptStreamError, match="model"):
         LMCompressor(online=True, online_config=OnlineConfig(seed=5, block_size=64, n_layer=1, n_head=2,
                                                              n_embd=32, group_chunks=2)).decompress(online_stream)
+
+
+def test_stream_of_other_shipped_weights_names_them(samples):
+    """A stream made with other shipped weights (say, an earlier default) says which to decode with."""
+    stream = LMCompressor(weights="byte-gpt-micro", device="cpu").compress(samples["prose"][:300])
+    with pytest.raises(CorruptStreamError, match="lm:weights=byte-gpt-micro"):
+        LMCompressor(model=tiny_model(0), device="cpu").decompress(stream)
 
 
 def test_other_codec_stream_refused(tiny):

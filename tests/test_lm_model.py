@@ -15,8 +15,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
 from kcomp.lm_coder import data as corpus_data  # noqa: E402
-from kcomp.lm_coder.model import BOS, ByteGPT, ModelConfig, alibi_slopes  # noqa: E402
-from kcomp.lm_coder.train import SIZES, BASE_CONFIG, code_length_bits, train  # noqa: E402
+from kcomp.lm_coder.model import BOS, ByteGPT, ModelConfig, alibi_slopes, chunk_inputs  # noqa: E402
+from kcomp.lm_coder.train import SIZES, BASE_CONFIG, code_length_bits, pool_kv_heads, train  # noqa: E402
 from kcomp.lm_coder.weights import (  # noqa: E402
     DEFAULT_WEIGHTS,
     WeightsError,
@@ -137,6 +137,26 @@ def test_training_continues_from_weights_and_records_where_it_started(tmp_path):
     assert recipe["init"]["model_id"] == model_id(start).hex() and recipe["init"]["recipe"]["steps"] == 3
     assert recipe["tokens_seen"] == 5 * 256 and recipe["history"][-1]["bytes_seen"] == 5 * 256
     assert recipe["bf16_autocast"] and recipe["seq_schedule"] == [[0.0, CFG.block_size]]
+
+def test_pooled_kv_heads_keep_a_model_whose_heads_already_agree():
+    """Mean-pooling identical key/value heads changes nothing: the pooled model computes the same."""
+    torch.manual_seed(5)
+    mha = ByteGPT(ModelConfig(block_size=32, n_layer=2, n_head=4, n_embd=32, alibi=True)).eval()
+    C, hd = 32, 8
+    with torch.no_grad():
+        for block in mha.blocks:
+            w, b = block.attn.c_attn.weight, block.attn.c_attn.bias
+            for part in (slice(C, 2 * C), slice(2 * C, 3 * C)):
+                w[part] = w[part][:hd].repeat(4, 1)
+                b[part] = b[part][:hd].repeat(4)
+    x = chunk_inputs(b"grouped-query attention, pooled")
+    for kv_heads in (2, 1):
+        pooled = pool_kv_heads(mha, kv_heads).eval()
+        assert pooled.config.kv_heads == kv_heads and pooled.num_params() < mha.num_params()
+        assert torch.allclose(pooled(x), mha(x), atol=1e-5)
+    with pytest.raises(ValueError, match="cannot pool"):
+        pool_kv_heads(mha, 3)
+
 
 # -- corpus readers -------------------------------------------------------------------------------
 def test_dictd_reader_skips_database_entries_and_duplicates(tmp_path, monkeypatch):

@@ -380,6 +380,20 @@ def mixed_model_id(base_id: bytes, mix: MixConfig | None) -> bytes:
     return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + b"\0kv=bf16\0mix=v2" + base_id).digest()[:8]
 
 
+def shipped_weights_of(stream_model_id: bytes, mix: MixConfig | None) -> str | None:
+    """The name of the shipped weights whose pretrained streams carry ``stream_model_id`` under
+    the mixer recipe ``mix`` (a stream made with earlier default weights names them), or None."""
+    from kcomp.lm_coder.weights import WEIGHTS_DIR, load_model, model_id
+
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        try:
+            if mixed_model_id(model_id(load_model(path)), mix) == stream_model_id:
+                return path.stem
+        except KcompError:
+            continue
+    return None
+
+
 class _NoMixer(ContextMixer):
     """The transformer alone (floored like the mixer): for ablations."""
 
@@ -580,9 +594,11 @@ class LMCoder:
         if header.mode != self.mode:
             raise CorruptStreamError(f"lm: stream was coded in {MODES[header.mode]} mode, this coder is {MODES[self.mode]}")
         if header.model_id != self.model_id:
+            shipped = shipped_weights_of(header.model_id, self.mix) if header.mode == MODE_PRETRAINED else None
+            hint = f"; it was coded with the shipped weights {shipped!r}: decode with -c lm:weights={shipped}" if shipped else ""
             raise CorruptStreamError(
                 f"lm: stream was coded with model {header.model_id.hex()}, this coder has model "
-                f"{self.model_id.hex()} (different weights, online recipe or mixer)")
+                f"{self.model_id.hex()} (different weights, online recipe or mixer){hint}")
         context = self.model.config.block_size if self.model is not None else self.online.block_size
         if header.chunk > context:
             raise CorruptStreamError(f"lm: chunk length {header.chunk} in stream exceeds the model's context {context}")

@@ -37,10 +37,15 @@ class ModelConfig:
     #: ALiBi (linear distance penalties per head) instead of learned absolute positions: no
     #: position parameters, so short training windows carry over to the full context
     alibi: bool = False
+    #: key/value heads (grouped-query attention; 1 = multi-query): fewer heads make the coder's
+    #: key/value cache, read at every step, that much smaller. None: one per query head
+    n_kv_head: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "n_kv_head" and v is None:
+                continue
             if f.name == "alibi":
                 if not isinstance(v, bool):
                     raise ValueError(f"ModelConfig.alibi must be a bool, got {v!r}")
@@ -48,11 +53,22 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig.{f.name} must be a positive int, got {v!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.n_head % self.kv_heads:
+            raise ValueError(f"n_head ({self.n_head}) must be a multiple of n_kv_head ({self.n_kv_head})")
         if self.block_size > 65535:
             raise ValueError(f"block_size must be <= 65535, got {self.block_size}")
 
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_head or self.n_head
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """The config as JSON; ``n_kv_head`` only where set, so a config written before the field
+        existed keeps its text (and the weights their model id)."""
+        raw = asdict(self)
+        if raw["n_kv_head"] is None:
+            del raw["n_kv_head"]
+        return json.dumps(raw, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "ModelConfig":
@@ -82,7 +98,7 @@ class KVCache:
 
     def __init__(self, config: ModelConfig, batch: int, device, dtype=torch.float32) -> None:
         hd = config.n_embd // config.n_head
-        shape = (batch, config.n_head, config.block_size, hd)
+        shape = (batch, config.kv_heads, config.block_size, hd)
         self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
         self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
         self.pos = 0  #: number of positions already stored
@@ -108,8 +124,10 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.n_head = config.n_head
+        self.n_kv_head = config.kv_heads
         self.n_embd = config.n_embd
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.kv_dim = config.n_embd // config.n_head * config.kv_heads
+        self.c_attn = nn.Linear(config.n_embd, config.n_embd + 2 * self.kv_dim)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd)
         self.alibi = config.alibi
         if config.alibi:
@@ -117,18 +135,23 @@ class CausalSelfAttention(nn.Module):
 
     def _split(self, x: torch.Tensor):
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q, k, v = self.c_attn(x).split([self.n_embd, self.kv_dim, self.kv_dim], dim=2)
         hd = C // self.n_head
-        return [t.view(B, T, self.n_head, hd).transpose(1, 2) for t in (q, k, v)]
+        return [t.view(B, T, -1, hd).transpose(1, 2) for t in (q, k, v)]
+
+    @property
+    def grouped(self) -> bool:
+        """Fewer key/value heads than query heads (torch's ``enable_gqa``)."""
+        return self.n_kv_head != self.n_head
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         """x: (B, T, C); bias: the (1, n_head, T, T) ALiBi + causal bias, or None (plain causal)."""
         B, T, C = x.shape
         q, k, v = self._split(x)
         if bias is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=self.grouped)
         else:  # a 4-d float mask keeps torch's fused (flash) CPU kernel
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype))
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), enable_gqa=self.grouped)
         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
     def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int,
@@ -144,7 +167,7 @@ class CausalSelfAttention(nn.Module):
         v_buf[:, :, pos : pos + 1] = v
         keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
         # torch's fused CPU kernel over the cache slice: no (B, n_head, 1, pos + 1) temporaries
-        y = F.scaled_dot_product_attention(q.to(k_buf.dtype), keys, values, attn_mask=bias)
+        y = F.scaled_dot_product_attention(q.to(k_buf.dtype), keys, values, attn_mask=bias, enable_gqa=self.grouped)
         return self.c_proj(y.transpose(1, 2).reshape(B, 1, C).to(x.dtype))
 
 

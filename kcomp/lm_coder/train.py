@@ -29,6 +29,7 @@ SIZES = {
     "mini": dict(n_layer=2, n_head=2, n_embd=32),
     "small": dict(n_layer=2, n_head=4, n_embd=48),
     "medium": dict(n_layer=3, n_head=4, n_embd=64),
+    "base": dict(n_layer=3, n_head=4, n_embd=96),
     "large": dict(n_layer=4, n_head=4, n_embd=96),
 }
 BASE_CONFIG = dict(block_size=512, mlp_ratio=4, alibi=True)
@@ -120,17 +121,45 @@ class _Sampler:
         return _as_batch(np.stack([_windows(self.rng, self.arrays[w], 1, length)[0] for w in which]))
 
 
-def _initial_model(config, init: str | None):
-    """(model, recipe of the weights it starts from): a fresh ByteGPT, or the ``init`` weights."""
+def _initial_model(config, init: str | None, kv_heads: int | None = None):
+    """(model, recipe of the weights it starts from): a fresh ByteGPT, or the ``init`` weights
+    (with their key/value heads mean-pooled to ``kv_heads``: :func:`pool_kv_heads`)."""
     from kcomp.lm_coder.model import ByteGPT
     from kcomp.lm_coder.weights import load_model, model_id, read_metadata, resolve_weights
 
     if init is None:
         return ByteGPT(config), None
-    model = load_model(init).train()
+    model = load_model(init)
     meta = read_metadata(resolve_weights(init))
-    return model, {"weights": str(init), "model_id": model_id(model).hex(),
-                   "recipe": json.loads(meta.get("recipe", "null"))}
+    recipe = {"weights": str(init), "model_id": model_id(model).hex(), "recipe": json.loads(meta.get("recipe", "null"))}
+    if kv_heads is not None and kv_heads != model.config.kv_heads:
+        model = pool_kv_heads(model, kv_heads)
+        recipe["pooled_kv_heads"] = kv_heads
+    return model.train(), recipe
+
+
+def pool_kv_heads(model, kv_heads: int):
+    """A copy of ``model`` with ``kv_heads`` key/value heads, each the mean of the projections of
+    the query heads it serves (the GQA "uptraining" start, Ainslie et al. 2023); train on."""
+    import dataclasses
+
+    import torch
+
+    from kcomp.lm_coder.model import ByteGPT
+
+    cfg = model.config
+    if kv_heads < 1 or cfg.n_head % kv_heads or cfg.n_head != cfg.kv_heads:
+        raise ValueError(f"cannot pool the {cfg.kv_heads} key/value heads of {cfg} into {kv_heads}")
+    pooled = ByteGPT(dataclasses.replace(cfg, n_kv_head=kv_heads))
+    state = model.state_dict()
+    C, hd, group = cfg.n_embd, cfg.n_embd // cfg.n_head, cfg.n_head // kv_heads
+    for name in [n for n in state if n.endswith("attn.c_attn.weight") or n.endswith("attn.c_attn.bias")]:
+        full = state[name]
+        q, k, v = full[:C], full[C : 2 * C], full[2 * C :]
+        pool = [t.reshape(kv_heads, group, hd, *t.shape[1:]).mean(1).reshape(kv_heads * hd, *t.shape[1:]) for t in (k, v)]
+        state[name] = torch.cat([q, *pool], dim=0)
+    pooled.load_state_dict(state)
+    return pooled
 
 
 def _optimizer_step(model, opt, autocast, x, y) -> float:
@@ -184,6 +213,7 @@ def train(
     device: str = "auto",
     cpu_bf16: bool = False,
     init: str | None = None,
+    kv_heads: int | None = None,
     command: str | None = None,
     log=print,
 ) -> dict:
@@ -195,6 +225,7 @@ def train(
     early (recorded as ``stopped_early``) once the process has used ``max_cpu_minutes``. On CUDA
     the forward runs under bf16 autocast (the saved weights are float32); ``cpu_bf16`` does the
     same on the CPU (measured 1.6x faster on an AMX CPU). ``init``: continue from these weights
+    (``kv_heads``: pooled to that many key/value heads first)
     (their config and recipe are kept; windows are full length from the first step).
     """
     import torch
@@ -213,7 +244,7 @@ def train(
     log("corpus (train / held-out bytes): " + ", ".join(f"{k}={len(s.train)}/{len(s.held_out)}" for k, s in corpus.items())
         + f"; digest {digest}")
     sampler = _Sampler(corpus, mix, seed)
-    model, init_recipe = _initial_model(cfg, init)
+    model, init_recipe = _initial_model(cfg, init, kv_heads)
     model = model.to(dev)
     seen_before = 0  # bytes the init weights were trained on: counted in bytes_seen / tokens_seen
     if init is not None:
@@ -283,6 +314,7 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--max-cpu-minutes", type=float, default=30.0)
     ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU too (faster on AMX / avx512_bf16 CPUs)")
     ap.add_argument("--init", default=None, help="continue training these weights (name or path; --size and --config are then ignored)")
+    ap.add_argument("--kv-heads", type=int, default=None, help="with --init: mean-pool its key/value heads into this many (grouped-query attention; 1 = multi-query) and train on")
     ap.add_argument("--config", default=None, help="ModelConfig fields as JSON, merged into the size's, e.g. '{\"n_layer\": 2}'")
     ap.add_argument("--recipe-json", default=None, help="also write the recipe/results JSON here")
 
@@ -304,6 +336,7 @@ def run_from_args(args, default_out: str | None = None) -> int:
         device=args.device,
         cpu_bf16=args.cpu_bf16,
         init=args.init,
+        kv_heads=args.kv_heads,
         config=config,
         command=" ".join(["python -m kcomp.lm_coder.train", *sys.argv[1:]]),
         log=lambda m: print(m, flush=True),
