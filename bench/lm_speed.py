@@ -5,7 +5,7 @@ fortunes to reach the larger sizes. For each size: bits/byte of the real stream,
 ``size_bits`` estimate is from it, and kB/s per wall-clock second and per CPU second of this
 process (the machine may be shared: the load average is recorded).
 
-    python bench/lm_speed.py [--sizes 131072 524288] [--threads N] [--chunk BYTES] [--group CHUNKS]
+    python bench/lm_speed.py [--sizes 131072 524288] [--threads N] [--chunk BYTES] [--group CHUNKS] [--weights W]
 
 ``--chunk``/``--group`` override the coder's defaults (ablations: the stream records both).
 """
@@ -43,13 +43,14 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="lanes of chunks stepped in parallel (default: the coder's)")
     ap.add_argument("--chunk", type=int, default=None, help="bytes per chunk (default: the coder's)")
     ap.add_argument("--group", type=int, default=None, help="chunks per group (default: the coder's)")
+    ap.add_argument("--weights", default=None, help="lm weights (default: the shipped default)")
     ap.add_argument("--name", default="lm_speed", help="results file bench/results/NAME.json")
     args = ap.parse_args(argv)
 
     from kcomp.lm_coder import LMCompressor
 
     text = held_out_english()
-    lm = LMCompressor(device="cpu", threads=args.threads)
+    lm = LMCompressor(device="cpu", threads=args.threads, weights=args.weights)
     lm.coder.chunk = args.chunk or lm.coder.chunk
     lm.coder.group = args.group or lm.coder.group
     lm.compress(text[:64])  # loads the weights, compiles the mixer kernels
@@ -82,12 +83,13 @@ def main(argv=None) -> int:
              "this process's threads.")
     print("\n" + notes)
     options = "".join(f" --{name} {value}" for name, value in
-                      (("threads", args.threads), ("chunk", args.chunk), ("group", args.group), ("name", args.name))
+                      (("threads", args.threads), ("chunk", args.chunk), ("group", args.group),
+                       ("weights", args.weights), ("name", args.name))
                       if value and value != "lm_speed")
     save_results(args.name, command=f"python bench/lm_speed.py --sizes {' '.join(map(str, args.sizes))}{options}",
                  tables=[{"title": "lm throughput on held-out English (original bytes per second)",
                           "columns": columns, "rows": rows}],
-                 notes=notes, model_id=lm.model_id)
+                 notes=notes, model_id=lm.model_id, weights=str(args.weights or "shipped default"))
     return 0
 
 

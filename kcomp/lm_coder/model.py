@@ -166,9 +166,15 @@ class CausalSelfAttention(nn.Module):
         k_buf[:, :, pos : pos + 1] = k
         v_buf[:, :, pos : pos + 1] = v
         keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
-        # torch's fused CPU kernel over the cache slice: no (B, n_head, 1, pos + 1) temporaries
-        y = F.scaled_dot_product_attention(q.to(k_buf.dtype), keys, values, attn_mask=bias, enable_gqa=self.grouped)
-        return self.c_proj(y.transpose(1, 2).reshape(B, 1, C).to(x.dtype))
+        # torch's fused CPU kernel over the cache slice: no (B, n_head, 1, pos + 1) temporaries.
+        # The query heads that share a key/value head are that head's queries (B, kv, group, hd):
+        # one pass over the cached keys serves them all
+        group = self.n_head // self.n_kv_head
+        q = q.to(k_buf.dtype).reshape(B, self.n_kv_head, group, -1)
+        if bias is not None:
+            bias = bias.reshape(1, self.n_kv_head, group, -1)
+        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=bias)
+        return self.c_proj(y.reshape(B, 1, C).to(x.dtype))
 
 
 @functools.cache
