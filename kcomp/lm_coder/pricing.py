@@ -58,7 +58,6 @@ def _log_probs(model, rows: np.ndarray, device: str, out: np.ndarray) -> None:
     """One batched forward pass (bfloat16 autocast) over ``rows``; writes the time-major float32
     log-probabilities into ``out`` (span, len(rows), 256)."""
     import torch
-    from torch.nn import functional as F
 
     from kcomp.lm_coder.model import shifted_inputs
 
@@ -70,4 +69,5 @@ def _log_probs(model, rows: np.ndarray, device: str, out: np.ndarray) -> None:
             from kcomp.errors import KcompError
 
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
-        torch.from_numpy(out).copy_(F.log_softmax(logits.transpose(0, 1).float(), dim=-1))
+        # log-softmax in float32 straight from the bfloat16 logits, then one transposing copy
+        torch.from_numpy(out).copy_(torch.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1))
