@@ -268,6 +268,25 @@ def test_wrong_model_is_refused(samples):
                                                              n_embd=32, group_chunks=2)).decompress(online_stream)
 
 
+def test_streams_of_the_previous_mixer_recipe_decode(samples):
+    """Streams written with 16-bit counts (the recipe before uint8 counts) carry that recipe's
+    model id; a default coder finds it and decodes them, whole and streamed."""
+    import io
+
+    from kcomp.lm_coder.mix import LEGACY_MIXES, MixConfig
+
+    data = samples["prose"] + samples["code"]
+    old = LMCompressor(model=tiny_model(0), device="cpu", mix=LEGACY_MIXES[0])
+    new = LMCompressor(model=tiny_model(0), device="cpu")
+    stream = old.compress(data)
+    assert stream != new.compress(data) and new.decompress(stream) == data
+    out = io.BytesIO()
+    assert new.decompress_stream(io.BytesIO(stream), out) == len(data) and out.getvalue() == data
+    assert "count_bits" not in LEGACY_MIXES[0].to_json()  # its text, hence its streams' model id, as before
+    with pytest.raises(ValueError, match="count_limit"):
+        MixConfig(count_bits=8, count_limit=255)  # 255 + 1 would wrap before the halving
+
+
 def test_stream_of_other_shipped_weights_names_them(samples):
     """A stream made with other shipped weights (say, an earlier default) says which to decode with."""
     stream = LMCompressor(weights="byte-gpt-micro", device="cpu").compress(samples["prose"][:300])

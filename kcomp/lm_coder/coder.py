@@ -59,7 +59,7 @@ from kcomp.lm_coder.container import (
     read_header,
 )
 from kcomp.lm_coder.fallback import Fallback
-from kcomp.lm_coder.mix import ContextMixer, MixConfig
+from kcomp.lm_coder.mix import LEGACY_MIXES, ContextMixer, MixConfig
 from kcomp.lm_coder.pricing import teacher_forced_log_probs
 
 #: bytes per chunk: the step's attention reads the whole chunk so far, so its cost grows with the
@@ -380,17 +380,19 @@ def mixed_model_id(base_id: bytes, mix: MixConfig | None) -> bytes:
     return hashlib.sha256(b"kcomp-lm-mix\0" + recipe.encode() + b"\0kv=bf16\0mix=v2" + base_id).digest()[:8]
 
 
-def shipped_weights_of(stream_model_id: bytes, mix: MixConfig | None) -> str | None:
+def shipped_weights_of(stream_model_id: bytes) -> str | None:
     """The name of the shipped weights whose pretrained streams carry ``stream_model_id`` under
-    the mixer recipe ``mix`` (a stream made with earlier default weights names them), or None."""
+    the default mixer recipe or an earlier one (a stream made with earlier default weights names
+    them), or None."""
     from kcomp.lm_coder.weights import WEIGHTS_DIR, load_model, model_id
 
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
         try:
-            if mixed_model_id(model_id(load_model(path)), mix) == stream_model_id:
-                return path.stem
+            base = model_id(load_model(path))
         except KcompError:
             continue
+        if any(mixed_model_id(base, mix) == stream_model_id for mix in (MixConfig(), *LEGACY_MIXES)):
+            return path.stem
     return None
 
 
@@ -447,6 +449,7 @@ class LMCoder:
             self.model = None
             self.mode, recipe_id, default_group = MODE_ONLINE, online_model_id(online), online.group_chunks
             context = online.block_size
+        self.recipe_id = recipe_id
         self.model_id = mixed_model_id(recipe_id, mix)
         self.chunk = min(context, DEFAULT_CHUNK) if chunk is None else chunk
         if group is None:  # the pretrained model's groups hold GROUP_BYTES whatever the chunk
@@ -463,8 +466,23 @@ class LMCoder:
     def min_bits_per_byte(self) -> float:
         return (self.mix or MixConfig()).min_bits_per_byte
 
-    def _mixer(self) -> ContextMixer:
-        return ContextMixer(self.mix) if self.mix is not None else _NoMixer()
+    def _mixer(self, mix: MixConfig | None = None) -> ContextMixer:
+        mix = mix or self.mix
+        return ContextMixer(mix) if mix is not None else _NoMixer()
+
+    def stream_mix(self, header: Header) -> MixConfig | None:
+        """The mixer recipe a stream was coded with: this coder's, or an earlier one
+        (:data:`~kcomp.lm_coder.mix.LEGACY_MIXES`) whose model id the header carries."""
+        if header.model_id == self.model_id:
+            return self.mix
+        for legacy in LEGACY_MIXES if self.mix is not None else ():
+            if mixed_model_id(self.recipe_id, legacy) == header.model_id:
+                return legacy
+        shipped = shipped_weights_of(header.model_id) if header.mode == MODE_PRETRAINED else None
+        hint = f"; it was coded with the shipped weights {shipped!r}: decode with -c lm:weights={shipped}" if shipped else ""
+        raise CorruptStreamError(
+            f"lm: stream was coded with model {header.model_id.hex()}, this coder has model "
+            f"{self.model_id.hex()} (different weights, online recipe or mixer){hint}")
 
     def _fallback(self) -> Fallback:
         return Fallback(self.ppmd_fallback)
@@ -557,7 +575,7 @@ class LMCoder:
         crc = 0
         with deterministic(), torch.inference_mode(not self.learns):
             model, learner = self._coding_model(device)
-            mixer, fallback = self._mixer(), Fallback()  # decodes PPMd records whatever this coder writes
+            mixer, fallback = self._mixer(self.stream_mix(header)), Fallback()  # PPMd records decode whatever this coder writes
             for index, (kind, payload) in enumerate(records):
                 start, end = header.group_span(index)
                 rows, lengths = group_rows(bytes(end - start), header.chunk)
@@ -593,12 +611,7 @@ class LMCoder:
     def check_header(self, header: Header) -> None:
         if header.mode != self.mode:
             raise CorruptStreamError(f"lm: stream was coded in {MODES[header.mode]} mode, this coder is {MODES[self.mode]}")
-        if header.model_id != self.model_id:
-            shipped = shipped_weights_of(header.model_id, self.mix) if header.mode == MODE_PRETRAINED else None
-            hint = f"; it was coded with the shipped weights {shipped!r}: decode with -c lm:weights={shipped}" if shipped else ""
-            raise CorruptStreamError(
-                f"lm: stream was coded with model {header.model_id.hex()}, this coder has model "
-                f"{self.model_id.hex()} (different weights, online recipe or mixer){hint}")
+        self.stream_mix(header)
         context = self.model.config.block_size if self.model is not None else self.online.block_size
         if header.chunk > context:
             raise CorruptStreamError(f"lm: chunk length {header.chunk} in stream exceeds the model's context {context}")
