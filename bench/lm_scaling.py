@@ -40,7 +40,7 @@ GPL3 = Path("/usr/share/common-licenses/GPL-3")
 BASELINES = ("ppmd", "xz:9", "brotli:11")
 THROUGHPUT_BYTES = 128 * 1024
 #: shipped weights outside the equal-recipe family (measured and tabled, not fitted)
-EXTRA_WEIGHTS = ("byte-gpt-tiny-24k", "byte-gpt-large-48m")
+EXTRA_WEIGHTS = ("byte-gpt-tiny-24k", "byte-gpt-medium-48m", "byte-gpt-base-48m", "byte-gpt-large-48m", "byte-gpt-large-mqa")
 
 
 def held_out_sets(per_source: int) -> tuple[dict[str, bytes], bytes]:
