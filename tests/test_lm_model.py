@@ -137,6 +137,12 @@ def test_training_continues_from_weights_and_records_where_it_started(tmp_path):
     assert recipe["init"]["model_id"] == model_id(start).hex() and recipe["init"]["recipe"]["steps"] == 3
     assert recipe["tokens_seen"] == 5 * 256 and recipe["history"][-1]["bytes_seen"] == 5 * 256
     assert recipe["bf16_autocast"] and recipe["seq_schedule"] == [[0.0, CFG.block_size]]
+    # uptraining into one key/value head: recorded, and the saved weights load as multi-query
+    pooled = train(tmp_path / "c.safetensors", steps=1, init=str(tmp_path / "a.safetensors"), kv_heads=1, **base)
+    assert pooled["init"]["pooled_kv_heads"] == 1 and load_model(tmp_path / "c.safetensors").config.kv_heads == 1
+    with pytest.raises(ValueError, match="n_kv_head"):
+        train(None, steps=1, config=asdict(CFG), kv_heads=1, **base)
+
 
 def test_pooled_kv_heads_keep_a_model_whose_heads_already_agree():
     """Mean-pooling identical key/value heads changes nothing: the pooled model computes the same."""

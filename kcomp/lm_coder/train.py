@@ -225,10 +225,14 @@ def train(
     early (recorded as ``stopped_early``) once the process has used ``max_cpu_minutes``. On CUDA
     the forward runs under bf16 autocast (the saved weights are float32); ``cpu_bf16`` does the
     same on the CPU (measured 1.6x faster on an AMX CPU). ``init``: continue from these weights
-    (``kv_heads``: pooled to that many key/value heads first)
-    (their config and recipe are kept; windows are full length from the first step).
+    (their config and recipe are kept; windows are full length from the first step), their
+    key/value heads first pooled into ``kv_heads`` when given (a fresh model takes ``n_kv_head``
+    in ``config``).
     """
     import torch
+
+    if kv_heads is not None and init is None:
+        raise ValueError("kv_heads pools the key/value heads of init weights; a fresh model takes n_kv_head in config")
 
     from kcomp.lm_coder.data import corpus_digest, load_corpus
     from kcomp.lm_coder.model import ModelConfig
