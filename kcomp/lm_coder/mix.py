@@ -52,7 +52,7 @@ class MixConfig:
     count_weight: float = 0.2  #: initial weight of every count model
     floor_bits: int = 16  #: every symbol keeps at least 2**-floor_bits of probability
     #: bits of every count: 8 (uint8 tables, half the memory the mixer reads at every byte: its
-    #: pricing ~20% faster for the same bits on held-out prose) or 16 (the recipe before, see
+    #: pricing lanes ~15% faster for the same bits on held-out prose) or 16 (the recipe before, see
     #: :data:`LEGACY_MIXES`)
     count_bits: int = 8
 
