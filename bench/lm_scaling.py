@@ -111,9 +111,11 @@ def plot(rows: list[dict], fit, out: Path, extra: list[dict] = ()) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
     n = np.array([r["params"] for r in rows], dtype=float)
-    ax1.plot(n, [r["mean_held_out"] for r in rows], "o", label="held out (mean of sources)")
+    ax1.plot(n, [r["mean_held_out"] for r in rows], "o", label="held out (mean of sources), 12M bytes")
+    for r in extra:  # longer runs: not in the fit
+        ax1.plot(r["params"], r["mean_held_out"], "x", ms=8, label=f"{r['size']} ({r['tokens_seen'] / 1e6:.0f}M bytes)")
     if fit is not None:
         grid = np.geomspace(n.min() / 1.5, n.max() * 4, 100)
         ax1.plot(grid, fit.E + fit.A * grid ** -fit.b, "-", alpha=0.6,
@@ -121,17 +123,29 @@ def plot(rows: list[dict], fit, out: Path, extra: list[dict] = ()) -> None:
     ax1.set_xscale("log")
     ax1.set_xlabel("parameters N")
     ax1.set_ylabel("held-out bits/byte")
-    ax1.legend()
+    ax1.legend(fontsize=7)
     for r in [*rows, *extra]:  # the longer runs continue (or repeat) a family member's curve
         pts = [(h["bytes_seen"], statistics.mean(h["held_out"].values())) for h in r["history"]]
         ax2.plot(*zip(*pts), "o-", ms=3, label=f"{r['size']} ({r['params'] / 1e3:.0f}k)")
     ax2.set_xscale("log")
+    ax2.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax2.set_xlabel("training bytes seen")
     ax2.set_ylabel("held-out bits/byte (16 chunks/source)")
-    ax2.legend()
+    ax2.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
+
+
+def replot(results: Path, out: Path) -> int:
+    """Redraw the figure from a saved run (its fit and every model's row)."""
+    from types import SimpleNamespace
+
+    saved = json.loads(results.read_text())
+    rows = saved["sizes"]
+    fit = SimpleNamespace(**saved["fit"]) if saved.get("fit") else None
+    plot([r for r in rows if r["size"] in SIZES], fit, out, extra=[r for r in rows if r["size"] not in SIZES])
+    return 0
 
 
 def baseline_rates(prose: bytes) -> dict[str, float]:
@@ -145,7 +159,10 @@ def main(argv=None) -> int:
     ap.add_argument("--per-source", type=int, default=65536, help="held-out bytes per source (default 64 KiB)")
     ap.add_argument("--sizes", default=",".join(SIZES), help="comma-separated family sizes (default: all)")
     ap.add_argument("--extra", default=",".join(EXTRA_WEIGHTS), help="other shipped weights to measure (not fitted)")
+    ap.add_argument("--plot-only", action="store_true", help="redraw the figure from bench/results/lm_scaling.json")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        return replot(REPO / "bench" / "results" / "lm_scaling.json", REPO / "docs" / "img" / "lm_scaling.png")
     sets, prose = held_out_sets(args.per_source)
     names = [f"byte-gpt-{s}" for s in args.sizes.split(",") if s] + [w for w in args.extra.split(",") if w]
     rows = sorted((measure_size(n, sets, prose) for n in names if weights_path(n).exists()), key=lambda r: r["params"])
