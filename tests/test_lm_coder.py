@@ -419,7 +419,9 @@ def test_importing_compressors_does_not_import_torch():
 def test_shipped_weights_are_safetensors_with_metadata():
     from kcomp.lm_coder.weights import DEFAULT_WEIGHTS, WEIGHTS_DIR, read_metadata, weights_path
 
-    assert sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors")) < 8 * 2**20
+    # the seven-size family (4.9 MB), the previous default (its streams decode) and the longer
+    # runs of the scaling figure: a budget, so that nothing large slips into the package
+    assert sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.safetensors")) < 12 * 2**20
     raw = weights_path(DEFAULT_WEIGHTS).read_bytes()
     header_len = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8 : 8 + header_len])  # safetensors: a JSON header, no pickle
