@@ -222,6 +222,8 @@ def test_joint_size_bits_equals_size_bits(samples, headerless):
     suffixes = [samples["code"][:100], b"", samples["random"][:70]]
     joint = c.joint_size_bits(prefix, suffixes)
     assert joint.tolist() == [c.size_bits(prefix + s) for s in suffixes]
+    short = LMCompressor(model=tiny_model(0), device="cpu", headerless=headerless)  # no whole group shared
+    assert short.joint_size_bits(prefix, suffixes).tolist() == [short.size_bits(prefix + s) for s in suffixes]
 
 
 def test_str_input_refused(tiny):

@@ -85,3 +85,20 @@ def test_default_size_bits_within_tolerance_of_the_stream_over_lanes(real_files)
     assert len(lane_bounds(-(-len(data) // lm.coder.chunk), lm.coder.threads)) == 2
     coded_bits = 8 * len(lm.compress(data))
     assert abs(coded_bits - lm.size_bits(data)) <= STREAM_TOLERANCE_BITS_PER_BYTE * len(data) + 64
+
+
+def test_closed_mixers_leave_zeroed_tables_and_the_same_prices():
+    """size_bits reuses count tables between calls (no page faults on fresh memory): the pooled
+    tables come back all zero, and repeated or interleaved calls price exactly the same."""
+    from kcomp.lm_coder.mix import _TABLES
+
+    lm = LMCompressor(model=tiny_model(), device="cpu")
+    a, b = b"the tables must come back clean " * 40, bytes(range(256)) * 8
+    first = (lm.size_bits(a), lm.size_bits(b))
+    assert (lm.size_bits(a), lm.size_bits(b)) == first
+    assert lm.decompress(lm.compress(b)) == b and lm.size_bits(a) == first[0]
+    mixer = ContextMixer(MixConfig())
+    assert not mixer.tables.any()  # a pooled table: zeroed rows only, checked whole here
+    mixer.close()
+    mixer.close()  # twice is harmless
+    assert all(not t.any() for free in _TABLES._free.values() for t in free)

@@ -515,9 +515,9 @@ class LMCoder:
         """Records of consecutive groups (each ``chunk * group`` bytes, the last may be shorter)."""
         import torch
 
-        with deterministic(), torch.inference_mode(not self.learns):
+        mixer, fallback = self._mixer(), self._fallback()
+        with deterministic(), torch.inference_mode(not self.learns), contextlib.closing(mixer):
             model, learner = self._coding_model(self.device)
-            mixer, fallback = self._mixer(), self._fallback()
             groups = iter(groups)
             block = next(groups, b"")
             while block:
@@ -573,9 +573,9 @@ class LMCoder:
         device = self._decode_device(header.device)
         family = _family()
         crc = 0
-        with deterministic(), torch.inference_mode(not self.learns):
+        mixer, fallback = self._mixer(self.stream_mix(header)), Fallback()  # PPMd records decode whatever this coder writes
+        with deterministic(), torch.inference_mode(not self.learns), contextlib.closing(mixer):
             model, learner = self._coding_model(device)
-            mixer, fallback = self._mixer(self.stream_mix(header)), Fallback()  # PPMd records decode whatever this coder writes
             for index, (kind, payload) in enumerate(records):
                 start, end = header.group_span(index)
                 rows, lengths = group_rows(bytes(end - start), header.chunk)
@@ -643,9 +643,10 @@ class LMCoder:
         import torch
 
         total = 0.0
-        with deterministic(), torch.inference_mode(not self.learns):
+        mixer = self._mixer()
+        with deterministic(), torch.inference_mode(not self.learns), contextlib.closing(mixer):
             model, learner = self._coding_model(self.device)
-            priced = self._price_groups(model, self._mixer(), self._fallback(), self._groups(data), learner)
+            priced = self._price_groups(model, mixer, self._fallback(), self._groups(data), learner)
             per_byte = []
             for bits, record_bits in priced:
                 per_byte.append(bits)
@@ -696,15 +697,19 @@ class LMCoder:
             return [self.payload_bits(prefix + s) for s in suffixes]
         size = self.chunk * self.group
         shared = len(prefix) // size * size
+        if shared == 0:  # no whole group to share: each a fresh (pooled) mixer, no copies
+            return [self.payload_bits(prefix + s) for s in suffixes]
 
         def payload(mixer, fallback, data):
-            return sum(8 * RECORD_BYTES + record_bits
-                       for _, record_bits in self._price_groups(self.model, mixer, fallback, self._groups(data)))
+            with contextlib.closing(mixer):
+                return sum(8 * RECORD_BYTES + record_bits
+                           for _, record_bits in self._price_groups(self.model, mixer, fallback, self._groups(data)))
 
-        with deterministic(), torch.inference_mode():
-            mixer, fallback = self._mixer(), self._fallback()
-            base = payload(mixer, fallback, prefix[:shared])
-            return [base + payload(copy.deepcopy(mixer), copy.copy(fallback), prefix[shared:] + suffix)
+        with deterministic(), torch.inference_mode(), contextlib.closing(self._mixer()) as mixer:
+            fallback = self._fallback()
+            base = sum(8 * RECORD_BYTES + record_bits for _, record_bits in
+                       self._price_groups(self.model, mixer, fallback, self._groups(prefix[:shared])))
+            return [base + payload(mixer.fork(), copy.copy(fallback), prefix[shared:] + suffix)
                     for suffix in suffixes]
 
 

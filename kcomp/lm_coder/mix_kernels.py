@@ -92,11 +92,12 @@ def predict(tables, rows, nn_logp, weights, log_count, scale, floor, buckets, ex
 
 @njit(cache=True, nogil=True)
 def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets, expected, lr, chunk_lr,
-          count_limit, history):
+          count_limit, history, touched):
     """One step's update with the coded ``symbols`` (active,): the mixing weights (when
     ``predicted``: a gradient step on the log loss summed over the chunks, times
     ``min(chunk_lr, lr / chunks)``: an average over the chunks of a large step), then the counts
-    chunk by chunk (a row is halved when a count passes ``count_limit``), then the histories."""
+    chunk by chunk (a row is halved when a count passes ``count_limit``; ``touched[k, row]``
+    records every row written), then the histories."""
     active = symbols.shape[0]
     n_orders = tables.shape[0]
     if predicted and active > 0:
@@ -115,6 +116,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
         sym = symbols[b]
         for k in range(n_orders):
             row = rows[k, b]
+            touched[k, row] = True
             tables[k, row, sym] += 1
             if tables[k, row, sym] > count_limit:
                 for s in range(256):
@@ -126,7 +128,7 @@ def learn(tables, rows, symbols, weights, predicted, nn_logp, log_count, buckets
 
 @njit(cache=True, nogil=True)
 def price_group(tables, weights, history, orders, low_masks, high_masks, shift, nn_logp, data, lengths,
-                log_count, scale, floor, lr, chunk_lr, count_limit, bits):
+                log_count, scale, floor, lr, chunk_lr, count_limit, bits, touched):
     """Run a whole group through the mixer: ``nn_logp`` (T, B, 256), time-major, are the
     transformer's log-probabilities of the bytes ``data`` (B, T); ``bits[b, t]`` gets -log2 of the coded
     probability. The arithmetic of :func:`predict` + :func:`learn` step by step (compiled as one
@@ -147,4 +149,4 @@ def price_group(tables, weights, history, orders, low_masks, high_masks, shift, 
             symbols[b] = data[b, t]
             bits[b, t] = -math.log2(np.float64(probs[b, symbols[b]]))
         learn(tables, rows, symbols[:active], weights, True, step_logp, log_count, buckets, expected, lr,
-              chunk_lr, count_limit, history)
+              chunk_lr, count_limit, history, touched)
