@@ -128,6 +128,8 @@ def _initial_model(config, init: str | None, kv_heads: int | None = None):
     from kcomp.lm_coder.weights import load_model, model_id, read_metadata, resolve_weights
 
     if init is None:
+        if kv_heads is not None:
+            raise ValueError("kv_heads pools the key/value heads of init weights; a fresh model takes n_kv_head in config")
         return ByteGPT(config), None
     model = load_model(init)
     meta = read_metadata(resolve_weights(init))
@@ -226,13 +228,9 @@ def train(
     the forward runs under bf16 autocast (the saved weights are float32); ``cpu_bf16`` does the
     same on the CPU (measured 1.6x faster on an AMX CPU). ``init``: continue from these weights
     (their config and recipe are kept; windows are full length from the first step), their
-    key/value heads first pooled into ``kv_heads`` when given (a fresh model takes ``n_kv_head``
-    in ``config``).
+    key/value heads first pooled into ``kv_heads`` when given (fresh models: ``n_kv_head``).
     """
     import torch
-
-    if kv_heads is not None and init is None:
-        raise ValueError("kv_heads pools the key/value heads of init weights; a fresh model takes n_kv_head in config")
 
     from kcomp.lm_coder.data import corpus_digest, load_corpus
     from kcomp.lm_coder.model import ModelConfig
