@@ -697,20 +697,19 @@ class LMCoder:
             return [self.payload_bits(prefix + s) for s in suffixes]
         size = self.chunk * self.group
         shared = len(prefix) // size * size
-        if shared == 0:  # no whole group to share: each a fresh (pooled) mixer, no copies
-            return [self.payload_bits(prefix + s) for s in suffixes]
 
         def payload(mixer, fallback, data):
-            with contextlib.closing(mixer):
-                return sum(8 * RECORD_BYTES + record_bits
-                           for _, record_bits in self._price_groups(self.model, mixer, fallback, self._groups(data)))
+            return sum(8 * RECORD_BYTES + record_bits
+                       for _, record_bits in self._price_groups(self.model, mixer, fallback, self._groups(data)))
+
+        def forked(mixer, fallback, suffix):
+            with contextlib.closing(mixer.fork()) as twin:
+                return payload(twin, copy.copy(fallback), prefix[shared:] + suffix)
 
         with deterministic(), torch.inference_mode(), contextlib.closing(self._mixer()) as mixer:
             fallback = self._fallback()
-            base = sum(8 * RECORD_BYTES + record_bits for _, record_bits in
-                       self._price_groups(self.model, mixer, fallback, self._groups(prefix[:shared])))
-            return [base + payload(mixer.fork(), copy.copy(fallback), prefix[shared:] + suffix)
-                    for suffix in suffixes]
+            base = payload(mixer, fallback, prefix[:shared])
+            return [base + forked(mixer, fallback, suffix) for suffix in suffixes]
 
 
 def _chunk_spans(length: int, chunk: int) -> list[tuple[int, int]]:

@@ -177,10 +177,13 @@ class ContextMixer:
         self.tables = None
 
     def fork(self) -> "ContextMixer":
-        """An independent copy of this mixer's state (its tables in pooled memory: close it after use)."""
+        """An independent copy of this mixer's state (its tables in pooled memory: close it after
+        use); only the rows this mixer wrote are copied, the others are zero in both."""
         twin = copy.copy(self)
         twin.tables = _TABLES.take(self.tables.shape, self.tables.dtype)
-        np.copyto(twin.tables, self.tables)
+        for k, rows in enumerate(self._touched):
+            written = np.flatnonzero(rows)
+            twin.tables[k, written] = self.tables[k, written]
         for name in ("_touched", "weights", "_history"):
             setattr(twin, name, getattr(self, name).copy())
         return twin
