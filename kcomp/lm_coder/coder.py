@@ -45,7 +45,6 @@ import numpy as np
 from kcomp.errors import CorruptStreamError, InputError, KcompError, OutputLimitError
 from kcomp.lm_coder.container import (
     HEADER_BYTES,
-    MAX_GROUP_CHUNKS,
     MODE_ADAPT,
     MODE_ONLINE,
     MODE_PRETRAINED,
@@ -56,6 +55,7 @@ from kcomp.lm_coder.container import (
     Header,
     iter_records,
     pack_record,
+    max_group_chunks,
     read_header,
 )
 from kcomp.lm_coder.fallback import Fallback
@@ -69,8 +69,12 @@ DEFAULT_CHUNK = 192
 #: cache and one range coder (342 chunks of 192 bytes: 65,664 bytes), so an input of a power of
 #: two bytes ends in a nearly full group, not in a few bytes that cost a whole group's steps
 GROUP_BYTES = 64 << 10
+#: the same with the torch mixer (the GPU's, :mod:`kcomp.lm_coder.mix_torch`): a step costs about
+#: the same device time for any number of chunks, so groups are as large as the device class's
+#: format limit allows (512 KiB: 2,731 chunks on CUDA; 1,024 chunks elsewhere)
+TENSOR_GROUP_BYTES = 512 << 10
 #: lanes of chunks stepped in parallel threads while coding (see :func:`run_group`); recorded in
-#: the stream, the decoder uses the stream's value
+#: the stream, the decoder uses the stream's value. The torch mixer steps a group as one lane
 DEFAULT_THREADS = 2
 
 
@@ -194,11 +198,14 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
     its own KV cache, stepped in parallel threads (one torch thread each; the stream records
     ``lanes`` as its thread count), see :func:`lockstep`."""
     bounds = lane_bounds(len(lengths), lanes)
-    lockstep(mixer, lengths, step, bounds, _transformer_lanes(model, bounds, max(lengths), device))
+    lanes_fn = _transformer_lanes(model, bounds, max(lengths), device, as_tensors=mixer.takes_tensors)
+    lockstep(mixer, lengths, step, bounds, lanes_fn)
 
 
-def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: str) -> LaneLogProbs:
-    """The incremental transformer step of every lane (:data:`LaneLogProbs`)."""
+def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: str,
+                       as_tensors: bool = False) -> LaneLogProbs:
+    """The incremental transformer step of every lane (:data:`LaneLogProbs`); ``as_tensors``:
+    the log-probabilities stay on the device (the torch mixer checks the mixed ones)."""
     import torch
 
     from kcomp.lm_coder.model import BOS, KVCache
@@ -217,7 +224,10 @@ def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: 
             tokens = (torch.full((hi - lo,), BOS, dtype=torch.int64, device=device) if previous is None
                       else torch.from_numpy(previous[lo:hi].astype(np.int64)).to(device))
             logits = model.step(tokens, caches[lane])
-            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            if as_tensors:
+                return logp
+            logp = logp.cpu().numpy()
         if not np.isfinite(logp).all():
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
         return logp
@@ -386,12 +396,13 @@ def shipped_weights_of(stream_model_id: bytes) -> str | None:
     them), or None."""
     from kcomp.lm_coder.weights import WEIGHTS_DIR, load_model, model_id
 
+    recipes = (MixConfig(engine="numba"), MixConfig(engine="torch"), *LEGACY_MIXES)
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
         try:
             base = model_id(load_model(path))
         except KcompError:
             continue
-        if any(mixed_model_id(base, mix) == stream_model_id for mix in (MixConfig(), *LEGACY_MIXES)):
+        if any(mixed_model_id(base, mix) == stream_model_id for mix in recipes):
             return path.stem
     return None
 
@@ -400,7 +411,7 @@ class _NoMixer(ContextMixer):
     """The transformer alone (floored like the mixer): for ablations."""
 
     def __init__(self) -> None:
-        super().__init__(MixConfig(orders=(1,), table_bits=8))
+        super().__init__(MixConfig(orders=(1,), table_bits=8, engine="numba"))
 
     def predict(self, nn_logp: np.ndarray, start: int = 0) -> None:
         self._probs[start : start + len(nn_logp)] = np.exp(nn_logp) * self._scale + self._floor
@@ -416,14 +427,17 @@ class LMCoder:
     """Compress/decompress bytes with a pretrained model (``model``) or online (``online``).
 
     ``device``: 'auto' (CUDA when present), 'cpu' or 'cuda'. ``threads``: lanes of chunks stepped
-    in parallel threads while coding (recorded in the stream; the decoder uses the stream's). ``chunk``: bytes per chunk (default: the model's
-    context or :data:`DEFAULT_CHUNK`, whichever is smaller). ``group``: chunks coded together.
-    ``mix``: the context-mixing recipe (``None``: the transformer alone). ``ppmd_fallback``:
+    in parallel threads while coding (recorded in the stream; the decoder uses the stream's;
+    default :data:`DEFAULT_THREADS`, 1 with the torch mixer). ``chunk``: bytes per chunk (default:
+    the model's context or :data:`DEFAULT_CHUNK`, whichever is smaller). ``group``: chunks coded
+    together (default: :data:`GROUP_BYTES`, :data:`TENSOR_GROUP_BYTES` with the torch mixer).
+    ``mix``: the context-mixing recipe (``None``: the transformer alone; its engine "auto" becomes
+    the torch mixer on CUDA and the compiled one elsewhere). ``ppmd_fallback``:
     store a group as PPMd when that is smaller (``False``: ablations; any stream decodes either way).
     """
 
     def __init__(self, model=None, *, online: OnlineConfig | None = None, adapt: AdaptConfig | None = None,
-                 mix: MixConfig | None = MixConfig(), device: str = "auto", threads: int = DEFAULT_THREADS,
+                 mix: MixConfig | None = MixConfig(), device: str = "auto", threads: int | None = None,
                  chunk: int | None = None, group: int | None = None, ppmd_fallback: bool = True) -> None:
         if (model is None) == (online is None):
             raise ValueError("LMCoder needs exactly one of model= (pretrained) or online= (OnlineConfig)")
@@ -431,7 +445,9 @@ class LMCoder:
             raise ValueError("adapt= needs a pretrained model=")
         self.requested_device = device
         self.device = resolve_device(device)
-        self.threads = threads
+        mix = mix.for_device(device_class(self.device)) if mix is not None else None
+        tensors = mix is not None and mix.engine == "torch"
+        self.threads = threads = threads if threads is not None else 1 if tensors else DEFAULT_THREADS
         self.online, self.adapt, self.mix = online, adapt, mix
         self.ppmd_fallback = ppmd_fallback
         self._bf16_copy = None  #: (model, its bfloat16 copy) for pricing, see _pricing_model
@@ -452,11 +468,12 @@ class LMCoder:
         self.recipe_id = recipe_id
         self.model_id = mixed_model_id(recipe_id, mix)
         self.chunk = min(context, DEFAULT_CHUNK) if chunk is None else chunk
+        most = max_group_chunks(device_class(self.device))
         if group is None:  # the pretrained model's groups hold GROUP_BYTES whatever the chunk
-            group = default_group or min(MAX_GROUP_CHUNKS, -(-GROUP_BYTES // self.chunk))
+            group = default_group or min(most, -(-(TENSOR_GROUP_BYTES if tensors else GROUP_BYTES) // self.chunk))
         self.group = group
-        if not 1 <= self.chunk <= context or not 1 <= self.group <= MAX_GROUP_CHUNKS or not 1 <= threads <= 64:
-            raise InputError(f"lm: chunk must be 1..{context} (the model's context), group 1..{MAX_GROUP_CHUNKS}, threads 1..64")
+        if not 1 <= self.chunk <= context or not 1 <= self.group <= most or not 1 <= threads <= 64:
+            raise InputError(f"lm: chunk must be 1..{context} (the model's context), group 1..{most}, threads 1..64")
 
     @property
     def learns(self) -> bool:
@@ -466,18 +483,28 @@ class LMCoder:
     def min_bits_per_byte(self) -> float:
         return (self.mix or MixConfig()).min_bits_per_byte
 
-    def _mixer(self, mix: MixConfig | None = None) -> ContextMixer:
+    def _mixer(self, mix: MixConfig | None = None, device: str | None = None) -> ContextMixer:
+        """The mixer of recipe ``mix`` (default: this coder's) for a coder on ``device``."""
         mix = mix or self.mix
-        return ContextMixer(mix) if mix is not None else _NoMixer()
+        if mix is None:
+            return _NoMixer()
+        if mix.engine == "torch":
+            from kcomp.lm_coder.mix_torch import TorchMixer
+
+            return TorchMixer(mix, device or self.device)
+        return ContextMixer(mix)
 
     def stream_mix(self, header: Header) -> MixConfig | None:
-        """The mixer recipe a stream was coded with: this coder's, or an earlier one
+        """The mixer recipe a stream was coded with: this coder's, the same with the other engine
+        (a stream of the other device class, or of the compiled mixer on CUDA), or an earlier one
         (:data:`~kcomp.lm_coder.mix.LEGACY_MIXES`) whose model id the header carries."""
         if header.model_id == self.model_id:
             return self.mix
-        for legacy in LEGACY_MIXES if self.mix is not None else ():
-            if mixed_model_id(self.recipe_id, legacy) == header.model_id:
-                return legacy
+        if self.mix is not None:
+            other = dataclasses.replace(self.mix, engine="numba" if self.mix.engine == "torch" else "torch")
+            for recipe in (other, *LEGACY_MIXES):
+                if mixed_model_id(self.recipe_id, recipe) == header.model_id:
+                    return recipe
         shipped = shipped_weights_of(header.model_id) if header.mode == MODE_PRETRAINED else None
         hint = f"; it was coded with the shipped weights {shipped!r}: decode with -c lm:weights={shipped}" if shipped else ""
         raise CorruptStreamError(
@@ -573,7 +600,7 @@ class LMCoder:
         device = self._decode_device(header.device)
         family = _family()
         crc = 0
-        mixer, fallback = self._mixer(self.stream_mix(header)), Fallback()  # PPMd records decode whatever this coder writes
+        mixer, fallback = self._mixer(self.stream_mix(header), device), Fallback()  # PPMd records decode whatever this coder writes
         with deterministic(), torch.inference_mode(not self.learns), contextlib.closing(mixer):
             model, learner = self._coding_model(device)
             for index, (kind, payload) in enumerate(records):
@@ -667,7 +694,8 @@ class LMCoder:
         forward = model if learner is not None else self._pricing_model(model)
         for index, block in enumerate(blocks):
             rows, lengths = group_rows(block, self.chunk)
-            logp = teacher_forced_log_probs(forward, rows, max(lengths), self.device, self.threads)
+            logp = teacher_forced_log_probs(forward, rows, max(lengths), self.device, self.threads,
+                                            as_tensor=mixer.takes_tensors)
             weights = mixer.snapshot()
             bits = price_in_lanes(mixer, logp, rows[:, : max(lengths)], lengths, self.threads)
             bits = bits.reshape(-1)[: len(block)]

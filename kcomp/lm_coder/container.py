@@ -59,6 +59,14 @@ RECORD_RAW = 1
 RECORD_PPMD = 2
 MAX_THREADS = 64
 MAX_GROUP_CHUNKS = 1024  #: bounds the decoder's memory (KV cache of one group)
+#: CUDA streams (the torch mixer's large groups) may hold up to this many chunks a group: a GPU
+#: step costs about the same for any number of chunks; a CPU decoder refuses them by device class
+MAX_GROUP_CHUNKS_CUDA = 4096
+
+
+def max_group_chunks(device_class: str) -> int:
+    """Most chunks a group of a stream coded on ``device_class`` ("cpu"/"cuda") may hold."""
+    return MAX_GROUP_CHUNKS_CUDA if device_class == "cuda" else MAX_GROUP_CHUNKS
 CODER_SLACK_BITS = 64  #: a range coder's output may undercut the information it carries by its state
 
 
@@ -120,7 +128,7 @@ def read_header(head: bytes, stream_bytes: int | None) -> Header:
         raise CorruptStreamError(f"lm: unknown device class code {dev}")
     if not 1 <= threads <= MAX_THREADS:
         raise CorruptStreamError(f"lm: thread count {threads} in header is outside 1..{MAX_THREADS}")
-    if chunk < 1 or not 1 <= group <= MAX_GROUP_CHUNKS:
+    if chunk < 1 or not 1 <= group <= max_group_chunks(DEVICES[dev]):
         raise CorruptStreamError(f"lm: chunk length {chunk} / group of {group} chunks cannot occur")
     if n_chunks != -(-length // chunk):
         raise CorruptStreamError(

@@ -25,6 +25,7 @@ halved as soon as one passes ``count_limit``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import math
@@ -34,6 +35,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 _N_BUCKETS = 16
+ENGINES = ("auto", "numba", "torch")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class MixConfig:
     #: pricing lanes ~15% faster for the same bits on held-out prose) or 16 (the recipe before, see
     #: :data:`LEGACY_MIXES`)
     count_bits: int = 8
+    #: how the model runs: "numba" (compiled per-chunk kernels, the CPU's), "torch" (whole-step
+    #: tensor operations on the coder's device, :mod:`kcomp.lm_coder.mix_torch`: the GPU's; its own
+    #: recipe) or "auto" (torch on CUDA, numba elsewhere; resolved by the coder, see :meth:`for_device`)
+    engine: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.orders or any(not 1 <= k <= 16 for k in self.orders):
@@ -67,6 +73,14 @@ class MixConfig:
         if self.count_bits not in (8, 16) or not 1 <= self.count_limit <= 2**self.count_bits - 2:
             raise ValueError(f"MixConfig: count_bits must be 8 or 16 and count_limit 1..2**count_bits - 2, "
                              f"got {self.count_bits} and {self.count_limit}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"MixConfig: engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+
+    def for_device(self, device_class: str) -> "MixConfig":
+        """This recipe with its engine decided: "auto" is torch on "cuda", numba on "cpu"."""
+        if self.engine != "auto":
+            return self
+        return dataclasses.replace(self, engine="torch" if device_class == "cuda" else "numba")
 
     @property
     def count_dtype(self):
@@ -74,10 +88,15 @@ class MixConfig:
 
     def to_json(self) -> str:
         """The recipe as JSON (part of the model id); 16-bit counts leave ``count_bits`` out, so the
-        recipe written before the field existed keeps its text and its streams their model id."""
+        recipe written before the field existed keeps its text and its streams their model id (so
+        does the numba engine's). An "auto" engine has no id: resolve it first (:meth:`for_device`)."""
+        if self.engine == "auto":
+            raise ValueError("MixConfig: resolve engine='auto' with for_device() before taking the recipe's id")
         raw = asdict(self)
         if raw["count_bits"] == 16:
             del raw["count_bits"]
+        if raw["engine"] == "numba":
+            del raw["engine"]
         return json.dumps(raw, sort_keys=True)
 
     @property
@@ -88,7 +107,7 @@ class MixConfig:
 
 #: earlier recipes whose streams still decode (the decoder finds a stream's recipe by its model
 #: id): 16-bit counts halved past 1023, the default until uint8 counts
-LEGACY_MIXES = (MixConfig(count_limit=1023, count_bits=16),)
+LEGACY_MIXES = (MixConfig(count_limit=1023, count_bits=16, engine="numba"),)
 
 
 def _kernels():
@@ -137,6 +156,8 @@ class ContextMixer:
     """Shared count tables + mixing weights; call :meth:`begin_group`, then per step
     :meth:`contexts`, :meth:`predict` (optional), :meth:`probs` and :meth:`learn` (numba kernels in
     :mod:`kcomp.lm_coder.mix_kernels`), or :meth:`price_group` for a whole group at once."""
+
+    takes_tensors = False  #: predict() and price_group() take numpy arrays (see the torch engine)
 
     def __init__(self, config: MixConfig) -> None:
         _kernels()  # fail early when numba is missing

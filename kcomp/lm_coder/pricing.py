@@ -34,16 +34,19 @@ STREAM_TOLERANCE_BITS_PER_BYTE = 0.01
 PART_CHUNKS = 32
 
 
-def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str, threads: int = 1) -> np.ndarray:
+def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str, threads: int = 1,
+                             as_tensor: bool = False):
     """(span, chunks, 256) float32 log-probabilities of every byte of ``rows`` (chunks, >= span),
-    time-major: the mixer reads one position of every chunk at a time, contiguously.
+    time-major: the mixer reads one position of every chunk at a time, contiguously. A numpy
+    array, or with ``as_tensor`` a torch tensor on ``device`` (for the torch mixer: on CUDA the
+    numbers never leave the GPU).
 
     On the CPU the chunks are priced in fixed parts of :data:`PART_CHUNKS` by ``threads``
     parallel threads, each with one torch thread (the numbers do not depend on ``threads``)."""
-    out = np.empty((span, len(rows), 256), dtype=np.float32)
     if str(device).startswith("cuda"):
-        _log_probs(model, rows[:, :span], device, out)
-        return out
+        logp = _log_probs_tensor(model, rows[:, :span], device)
+        return logp if as_tensor else logp.cpu().numpy()
+    out = np.empty((span, len(rows), 256), dtype=np.float32)
 
     def price(lo: int) -> None:
         hi = min(lo + PART_CHUNKS, len(rows))
@@ -51,12 +54,24 @@ def teacher_forced_log_probs(model, rows: np.ndarray, span: int, device: str, th
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         list(pool.map(price, range(0, len(rows), PART_CHUNKS)))
+    if as_tensor:
+        import torch
+
+        return torch.from_numpy(out)
     return out
 
 
 def _log_probs(model, rows: np.ndarray, device: str, out: np.ndarray) -> None:
     """One batched bfloat16 forward pass over ``rows``; writes the time-major float32
     log-probabilities into ``out`` (span, len(rows), 256)."""
+    import torch
+
+    torch.from_numpy(out).copy_(_log_probs_tensor(model, rows, device))
+
+
+def _log_probs_tensor(model, rows: np.ndarray, device: str):
+    """One batched bfloat16 forward pass over ``rows``: the time-major float32 log-probabilities
+    (span, len(rows), 256), a tensor on ``device``."""
     import torch
 
     from kcomp.lm_coder.model import shifted_inputs
@@ -72,5 +87,6 @@ def _log_probs(model, rows: np.ndarray, device: str, out: np.ndarray) -> None:
             from kcomp.errors import KcompError
 
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
-        # log-softmax in float32 straight from the bfloat16 logits, then one transposing copy
-        torch.from_numpy(out).copy_(torch.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1))
+        # log-softmax in float32 straight from the bfloat16 logits (the caller's copy transposes)
+        logp = torch.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
+    return logp if logp.device.type == "cpu" else logp.contiguous()
