@@ -76,6 +76,9 @@ class TorchMixer:
         self._expected = torch.zeros((models, batch), dtype=torch.float32, **on)
         self._nn_logp = torch.zeros((batch, 256), dtype=torch.float32, **on)
         self._probs = torch.zeros((batch, 256), dtype=torch.float32, **on)
+        #: where probs() lands on the host: page-locked on CUDA (a faster copy), else a copy
+        pinned = self.device.type == "cuda"
+        self._host = torch.empty((batch, 256), dtype=torch.float32, pin_memory=pinned) if pinned else None
 
     def close(self) -> None:
         """Done with this mixer (its tables are freed; any later use fails)."""
@@ -134,7 +137,10 @@ class TorchMixer:
         the floor (the step's one transfer); non-finite ones (broken weights) raise."""
         if not self._predicted:
             return np.zeros((active, 256), dtype=np.float32)
-        probs = self._probs[:active].cpu().numpy()
+        if self._host is None:
+            probs = self._probs[:active].cpu().numpy().copy()
+        else:
+            probs = self._host[:active].copy_(self._probs[:active]).numpy()  # valid until the next step
         if not np.isfinite(probs).all():
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
         return probs
