@@ -11,7 +11,8 @@ the device run carries:
 
 Rows: the default ``lm`` on CUDA (the torch mixer, 512 KiB groups) at the full size; the
 compiled mixer on CUDA (``MixConfig(engine="numba")``, CPU-side mixing: the previous CUDA path)
-and the default on the CPU at 512 KiB, for its bits. Results: bench/results/lm_cuda_check.json.
+and the default on the CPU at 512 KiB, for its bits; gzip, brotli, xz and ppmd on the full size
+in the same run. Results: bench/results/lm_cuda_check.json.
 ``--device cpu --size 65536`` runs the same script here (a check of the script, not of a GPU).
 """
 
@@ -65,6 +66,19 @@ def measure(name: str, lm, data: bytes, *, decode: bool = True) -> dict:
     return row
 
 
+def classical(data: bytes) -> list[dict]:
+    """gzip, brotli, xz and ppmd on ``data``: bits/byte and compress kB/s."""
+    from kcomp.compressors import get_compressor
+
+    rows = []
+    for spec in ("gzip:9", "brotli:11", "xz:9", "ppmd"):
+        stream, seconds = _timed(get_compressor(spec).compress, data)
+        rows.append({"row": spec, "device": "cpu", "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data),
+                     "encode_kBps": len(data) / seconds / 1e3})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write-input", metavar="FILE", help="write the held-out input here and stop")
@@ -91,7 +105,7 @@ def main(argv=None) -> int:
     default.compress(data[:20000])  # warm up: weights, kernels, numba
     rows = [measure("default", default, data),
             measure("compiled mixer", LMCompressor(device=args.device, mix=MixConfig(engine="numba")), part),
-            measure("default, CPU", LMCompressor(device="cpu"), part, decode=False)]
+            measure("default, CPU", LMCompressor(device="cpu"), part, decode=False), *classical(data)]
     try:
         LMCompressor(device="cpu").decompress(default.compress(data[:2000]))
         refusal = "CPU decoded a stream of " + args.device
