@@ -13,13 +13,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("constriction")
 pytest.importorskip("numba")
 
-from kcomp.errors import CorruptStreamError  # noqa: E402
+from kcomp.errors import CorruptStreamError, InputError  # noqa: E402
 from kcomp.lm_coder import DeviceMismatchError, LMCompressor  # noqa: E402
 from kcomp.lm_coder.coder import group_rows  # noqa: E402
 from kcomp.lm_coder.container import HEADER_BYTES, MAX_GROUP_CHUNKS, read_header  # noqa: E402
 from kcomp.lm_coder.mix import ContextMixer, MixConfig  # noqa: E402
 from kcomp.lm_coder.mix_torch import TorchMixer  # noqa: E402
-from kcomp.lm_coder.model import ByteGPT, ModelConfig  # noqa: E402
+from kcomp.lm_coder.model import ByteGPT, KVCache, ModelConfig, StaticKVCache  # noqa: E402
 
 TORCH_MIX = MixConfig(engine="torch")
 
@@ -86,6 +86,27 @@ def test_counts_are_halved_past_the_limit():
     assert int(mixer.tables.sum(-1).max()) == int(mixer.tables.max())  # only byte 7 was ever counted
 
 
+@pytest.mark.parametrize("alibi,kv_heads", [(True, 1), (True, None), (False, None)])
+def test_fixed_shape_steps_compute_what_the_growing_cache_does(alibi, kv_heads):
+    """The torch mixer's loop steps the transformer over the whole cache with the later positions
+    masked (one shape for every step: CUDA graphs); the numbers are those of the sliced cache."""
+    config = ModelConfig(block_size=24, n_layer=2, n_head=4, n_embd=32, alibi=alibi, n_kv_head=kv_heads)
+    torch.manual_seed(1)
+    model = ByteGPT(config).eval()
+    tokens = torch.randint(0, 256, (3, 24))
+    growing, fixed = KVCache(config, 3, "cpu"), StaticKVCache(config, 3, "cpu")
+    for t in range(24):
+        fixed.position.fill_(t)
+        torch.testing.assert_close(model.step(tokens[:, t], fixed), model.step(tokens[:, t], growing))
+    with pytest.raises(ValueError, match="mask"):
+        fixed.shrink(2)
+
+
+def test_the_torch_mixer_steps_one_lane():
+    with pytest.raises(InputError, match="threads must be 1"):
+        LMCompressor(model=tiny_model(), device="cpu", mix=TORCH_MIX, threads=2).coder
+
+
 def test_torch_engine_round_trips_and_prices_its_stream(prose, real_files):
     c = LMCompressor(model=tiny_model(), device="cpu", mix=TORCH_MIX)
     assert (c.coder.threads, c.coder.group) == (1, MAX_GROUP_CHUNKS)  # one lane, large groups (the CPU's limit)
@@ -143,3 +164,18 @@ def test_cuda_defaults_to_the_torch_mixer_and_large_groups(prose):
     assert c.decompress(stream) == data
     assert c.compress(data) == stream
     assert abs(c.size_bits(data) - 8 * len(stream)) <= 0.01 * len(data) + 64 * read_header(stream, len(stream)).n_groups
+
+
+@pytest.mark.parametrize("mode", ["online", "adapt"])
+def test_learning_modes_round_trip_with_the_torch_mixer(prose, mode):
+    from kcomp.lm_coder import OnlineConfig
+
+    if mode == "online":
+        c = LMCompressor(online=True, device="cpu", mix=TORCH_MIX,
+                         online_config=OnlineConfig(block_size=64, n_layer=1, n_head=2, n_embd=32, group_chunks=2))
+    else:
+        c = LMCompressor(model=tiny_model(), adapt=True, device="cpu", mix=TORCH_MIX)
+    data = prose[:1500]
+    stream = c.compress(data)
+    assert read_header(stream, len(stream)).n_groups > 1
+    assert c.decompress(stream) == data

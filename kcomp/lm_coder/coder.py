@@ -197,15 +197,16 @@ def run_group(model, mixer: ContextMixer, lengths: list[int], device: str, step:
     """Code one group through the transformer: its chunks split into ``lanes`` lanes, each with
     its own KV cache, stepped in parallel threads (one torch thread each; the stream records
     ``lanes`` as its thread count), see :func:`lockstep`."""
+    if mixer.takes_tensors:  # the torch mixer: one lane of fixed shapes (CUDA graphs)
+        from kcomp.lm_coder.tensor_step import run_tensor_group
+
+        return run_tensor_group(model, mixer, lengths, device, step)
     bounds = lane_bounds(len(lengths), lanes)
-    lanes_fn = _transformer_lanes(model, bounds, max(lengths), device, as_tensors=mixer.takes_tensors)
-    lockstep(mixer, lengths, step, bounds, lanes_fn)
+    lockstep(mixer, lengths, step, bounds, _transformer_lanes(model, bounds, max(lengths), device))
 
 
-def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: str,
-                       as_tensors: bool = False) -> LaneLogProbs:
-    """The incremental transformer step of every lane (:data:`LaneLogProbs`); ``as_tensors``:
-    the log-probabilities stay on the device (the torch mixer checks the mixed ones)."""
+def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: str) -> LaneLogProbs:
+    """The incremental transformer step of every lane (:data:`LaneLogProbs`)."""
     import torch
 
     from kcomp.lm_coder.model import BOS, KVCache
@@ -224,10 +225,7 @@ def _transformer_lanes(model, bounds: list[tuple[int, int]], span: int, device: 
             tokens = (torch.full((hi - lo,), BOS, dtype=torch.int64, device=device) if previous is None
                       else torch.from_numpy(previous[lo:hi].astype(np.int64)).to(device))
             logits = model.step(tokens, caches[lane])
-            logp = torch.log_softmax(logits.float(), dim=-1)
-            if as_tensors:
-                return logp
-            logp = logp.cpu().numpy()
+            logp = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
         if not np.isfinite(logp).all():
             raise KcompError("lm: the model produced non-finite probabilities (broken weights?)")
         return logp
@@ -447,6 +445,8 @@ class LMCoder:
         self.device = resolve_device(device)
         mix = mix.for_device(device_class(self.device)) if mix is not None else None
         tensors = mix is not None and mix.engine == "torch"
+        if tensors and threads not in (None, 1):
+            raise InputError("lm: the torch mixer steps a group as one lane: threads must be 1 (or unset)")
         self.threads = threads = threads if threads is not None else 1 if tensors else DEFAULT_THREADS
         self.online, self.adapt, self.mix = online, adapt, mix
         self.ppmd_fallback = ppmd_fallback

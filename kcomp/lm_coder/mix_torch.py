@@ -97,7 +97,7 @@ class TorchMixer:
         return self.weights.clone()
 
     def restore(self, weights) -> None:
-        self.weights = weights.clone()
+        self.weights.copy_(weights)  # in place: a captured CUDA graph keeps reading this tensor
 
     # -- one step -------------------------------------------------------------------------
     def contexts(self, active: int) -> None:
@@ -152,16 +152,28 @@ class TorchMixer:
 
         sym = torch.as_tensor(np.ascontiguousarray(symbols, dtype=np.int64) if isinstance(symbols, np.ndarray)
                               else symbols, device=self.device).long()
+        if len(sym):
+            self._update(sym, None, min(self.config.chunk_lr, self.config.lr / len(sym)), self._predicted)
+
+    def learn_masked(self, symbols, live, step_size) -> None:
+        """:meth:`learn` with the shapes of the whole group (for CUDA graphs): ``symbols`` (batch,)
+        int64 and ``live`` (batch,) bool device tensors (a finished chunk's byte is not learnt),
+        ``step_size`` a 0-d float32 device tensor, ``min(chunk_lr, lr / live chunks)``. The step's
+        :meth:`predict` must have run (no Python state decides, so a graph capture can replay it)."""
+        self._update(symbols, live, step_size, True)
+
+    def _update(self, sym, live, step_size, learn_weights: bool) -> None:
+        """Weights (``learn_weights``), counts and histories of the first ``len(sym)`` chunks;
+        ``live``: None (all) or a bool mask of the chunks whose byte is learnt."""
+        import torch
+
         n = len(sym)
-        if n == 0:
-            return
         rows = self._rows[:, :n]
         cells = rows * 256 + sym  # (orders, n): the coded symbol's count in each context's row
-        if self._predicted:
-            self._learn_weights(sym, cells, n)
-        flat = self.tables.view(-1)
-        flat.index_put_((cells.reshape(-1),), torch.ones(cells.numel(), dtype=torch.int16, device=self.device),
-                        accumulate=True)
+        if learn_weights:
+            self._learn_weights(sym, cells, n, live, step_size)
+        adds = (torch.ones(n, dtype=torch.int16, device=self.device) if live is None else live.to(torch.int16))
+        self.tables.view(-1).index_put_((cells.reshape(-1),), adds.repeat(len(rows)), accumulate=True)
         touched = rows.reshape(-1)
         counts = self.tables.index_select(0, touched)
         over = counts.amax(-1, keepdim=True) > self.config.count_limit
@@ -172,17 +184,19 @@ class TorchMixer:
         self._history[0, :n] = ((recent & low56) << 8) | sym
         self._predicted = False
 
-    def _learn_weights(self, sym, cells, n: int) -> None:
-        """One gradient step on the log loss, summed over the step's chunks (float32) times
-        ``min(chunk_lr, lr / n)``; the counts are those the prediction read."""
+    def _learn_weights(self, sym, cells, n: int, live, step_size) -> None:
+        """One gradient step on the log loss, summed over the step's (live) chunks in float32,
+        times ``step_size``; the counts are those the prediction read."""
         import torch
 
         own = torch.cat([self._nn_logp[:n].gather(1, sym.view(-1, 1)).view(1, -1),
                          self._log_d[self.tables.view(-1)[cells].long()]])
         gap = own - self._expected[:, :n]  # (models, n)
+        if live is not None:
+            gap = gap * live
         hits = self._buckets[:, :n].unsqueeze(-1) == self._bucket_ids  # (models, n, buckets)
         grad = (gap.unsqueeze(-1) * hits).sum(1)
-        self.weights += min(self.config.chunk_lr, self.config.lr / n) * grad
+        self.weights += step_size * grad
 
     # -- a whole group --------------------------------------------------------------------
     def price_group(self, nn_logp, rows: np.ndarray, lengths: list[int]) -> np.ndarray:

@@ -120,6 +120,26 @@ class KVCache:
             self.batch = batch
 
 
+class StaticKVCache(KVCache):
+    """A :class:`KVCache` whose steps all have the same shapes and read no Python position (for
+    CUDA graphs): a step attends over all ``block_size`` positions, those after the current one
+    masked, at the position held in the device tensor :attr:`position` (set it before a step).
+    The short last chunk of a group is not dropped (no :meth:`shrink`): its outputs are unused."""
+
+    def __init__(self, config: ModelConfig, batch: int, device, dtype=torch.float32) -> None:
+        super().__init__(config, batch, device, dtype)
+        self.position = torch.zeros(1, dtype=torch.int64, device=device)
+        span = torch.arange(config.block_size, dtype=torch.float32)
+        dist = (span.view(-1, 1) - span.view(1, -1)).unsqueeze(1)  # [p, 1, j] = p - j
+        slopes = alibi_slopes(config.n_head) if config.alibi else torch.zeros(config.n_head)
+        masks = (-slopes.view(1, -1, 1) * dist.clamp(min=0)).masked_fill(dist < 0, float("-inf"))
+        #: (block_size, n_head, block_size): row p is position p's bias over every cached position
+        self.masks = masks.to(device=device, dtype=dtype)
+
+    def shrink(self, batch: int) -> None:
+        raise ValueError("a StaticKVCache keeps its shapes: mask finished sequences instead")
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -154,18 +174,25 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), enable_gqa=self.grouped)
         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
-    def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int,
+    def step(self, x: torch.Tensor, k_buf: torch.Tensor, v_buf: torch.Tensor, pos: int | torch.Tensor,
              bias: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, 1, C); writes this position's key/value at ``pos`` and attends to 0..pos.
 
         ``bias``: the (1, n_head, 1, pos + 1) ALiBi row of this position (see
-        :meth:`ByteGPT.step`), or None (no positional bias: all the cache is the past).
+        :meth:`ByteGPT.step`), or None (no positional bias: all the cache is the past). ``pos``
+        a (1,) device tensor: fixed shapes (:class:`StaticKVCache`), ``bias`` then spans the
+        whole cache and masks the positions after ``pos``.
         """
         B, _, C = x.shape
         q, k, v = self._split(x)
-        k_buf[:, :, pos : pos + 1] = k
-        v_buf[:, :, pos : pos + 1] = v
-        keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
+        if isinstance(pos, torch.Tensor):
+            k_buf.index_copy_(2, pos, k.to(k_buf.dtype))
+            v_buf.index_copy_(2, pos, v.to(v_buf.dtype))
+            keys, values = k_buf, v_buf
+        else:
+            k_buf[:, :, pos : pos + 1] = k
+            v_buf[:, :, pos : pos + 1] = v
+            keys, values = k_buf[:, :, : pos + 1], v_buf[:, :, : pos + 1]
         # torch's fused CPU kernel over the cache slice: no (B, n_head, 1, pos + 1) temporaries.
         # The query heads that share a key/value head are that head's queries (B, kv, group, hd):
         # one pass over the cached keys serves them all
@@ -217,7 +244,7 @@ class Block(nn.Module):
         x = x + self.attn(self.ln_1(x), bias)
         return x + self.mlp(self.ln_2(x))
 
-    def step(self, x, k_buf, v_buf, pos: int, bias: torch.Tensor | None = None) -> torch.Tensor:
+    def step(self, x, k_buf, v_buf, pos: int | torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         x = x + self.attn.step(self.ln_1(x), k_buf, v_buf, pos, bias)
         return x + self.mlp(self.ln_2(x))
 
@@ -269,8 +296,12 @@ class ByteGPT(nn.Module):
     def step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """One incremental position: tokens (B,) int64 at position ``cache.pos`` -> logits (B, 256).
 
-        ``B`` may be smaller than at the previous step (call :meth:`KVCache.shrink` first).
+        ``B`` may be smaller than at the previous step (call :meth:`KVCache.shrink` first). With a
+        :class:`StaticKVCache` the position is ``cache.position`` (the caller sets it) and every
+        step has the same shapes.
         """
+        if isinstance(cache, StaticKVCache):
+            return self._static_step(tokens, cache)
         pos = cache.pos
         if pos >= self.config.block_size:
             raise ValueError(f"KV cache is full ({self.config.block_size} positions)")
@@ -285,6 +316,15 @@ class ByteGPT(nn.Module):
         for block, k_buf, v_buf in zip(self.blocks, cache.k, cache.v):
             x = block.step(x, k_buf, v_buf, pos, bias)
         cache.pos = pos + 1
+        return self.lm_head(self.ln_f(x))[:, 0, :]
+
+    def _static_step(self, tokens: torch.Tensor, cache: StaticKVCache) -> torch.Tensor:
+        x = self.wte(tokens.view(-1, 1))
+        if self.wpe is not None:
+            x = x + self.wpe(cache.position)
+        mask = cache.masks.index_select(0, cache.position).unsqueeze(2)  # (1, n_head, 1, block_size)
+        for block, k_buf, v_buf in zip(self.blocks, cache.k, cache.v):
+            x = block.step(x, k_buf, v_buf, cache.position, mask)
         return self.lm_head(self.ln_f(x))[:, 0, :]
 
 
