@@ -44,8 +44,8 @@ class LMCompressor(Compressor):
     online_config: :class:`~kcomp.lm_coder.coder.OnlineConfig` (default ``OnlineConfig()``).
     adapt: pretrained weights that keep learning on what they code (``AdaptConfig``).
     device: 'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'.
-    threads: lanes of chunks stepped in parallel threads while coding (default 2; recorded in the
-        stream, the decoder uses the same).
+    threads: lanes of chunks stepped in parallel threads while coding (default 2; 1 with the torch
+        mixer, the CUDA default, which steps one lane; recorded in the stream, the decoder uses the same).
     mix: the context-mixing recipe (:class:`~kcomp.lm_coder.mix.MixConfig`); ``None`` codes with
         the transformer alone (for ablations).
     ppmd_fallback: store a group as PPMd when that is smaller (:mod:`kcomp.lm_coder.fallback`);

@@ -54,8 +54,8 @@ from kcomp.lm_coder.container import (
     RECORD_RAW,
     Header,
     iter_records,
-    pack_record,
     max_group_chunks,
+    pack_record,
     read_header,
 )
 from kcomp.lm_coder.fallback import Fallback

@@ -62,12 +62,12 @@ MAX_GROUP_CHUNKS = 1024  #: bounds the decoder's memory (KV cache of one group)
 #: CUDA streams (the torch mixer's large groups) may hold up to this many chunks a group: a GPU
 #: step costs about the same for any number of chunks; a CPU decoder refuses them by device class
 MAX_GROUP_CHUNKS_CUDA = 4096
+CODER_SLACK_BITS = 64  #: a range coder's output may undercut the information it carries by its state
 
 
 def max_group_chunks(device_class: str) -> int:
     """Most chunks a group of a stream coded on ``device_class`` ("cpu"/"cuda") may hold."""
     return MAX_GROUP_CHUNKS_CUDA if device_class == "cuda" else MAX_GROUP_CHUNKS
-CODER_SLACK_BITS = 64  #: a range coder's output may undercut the information it carries by its state
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,11 @@ def run_tensor_group(model, mixer, lengths: list[int], device: str, step) -> Non
     cuda, graph = str(device).startswith("cuda"), None
     for t in range(span):
         cache.position.fill_(t)
+        if cuda and t == WARMUP_STEPS + 1:
+            graph = _captured(one_step)  # tried once a group
         if graph is not None:
             graph.replay()
-        elif cuda and t > WARMUP_STEPS:
-            graph = _captured(one_step)
-            graph.replay() if graph is not None else one_step(True)
-        elif cuda and t > 0:
+        elif cuda and 0 < t <= WARMUP_STEPS:
             _on_side_stream(one_step)
         else:
             one_step(t > 0)
