@@ -112,6 +112,10 @@ def main(argv=None) -> int:
     except DeviceMismatchError as exc:
         refusal = f"refused: {exc}"
     print("cross-device decode:", refusal, flush=True)
+    from kcomp.lm_coder.tensor_step import GRAPH_COUNTS
+
+    graphs = f"CUDA graphs: {GRAPH_COUNTS['captured']} groups captured, {GRAPH_COUNTS['failed']} failed (eager)"
+    print(graphs, flush=True)
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     columns = ["row", "device", "engine", "group", "bytes", "bits/byte", "encode kB/s", "decode kB/s",
                "size_bits kB/s", "size_bits - stream", "round trip", "deterministic"]
@@ -121,7 +125,7 @@ def main(argv=None) -> int:
     save_results(args.name, command="python bench/lm_cuda_check.py " + " ".join(argv or sys.argv[1:]),
                  tables=[{"title": f"lm on {args.device} ({gpu}, torch {torch.__version__})", "columns": columns,
                           "rows": table}],
-                 notes=f"Cross-device decode: {refusal}", rows=rows)
+                 notes=f"Cross-device decode: {refusal}. {graphs}.", rows=rows)
     return 0
 
 

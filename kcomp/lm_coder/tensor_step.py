@@ -15,12 +15,18 @@ decoder take the same path, so both see the same numbers; the stream's CRC check
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import logging
 
 import numpy as np
 
 #: steps run eagerly before a group's graph is captured (lazy initialisation happens in them)
 WARMUP_STEPS = 2
+#: groups whose steps were captured as a CUDA graph ("captured") or ran eagerly after a failed
+#: capture ("failed"), in this process (``bench/lm_cuda_check.py`` reports them)
+GRAPH_COUNTS: collections.Counter = collections.Counter()
+_log = logging.getLogger(__name__)
 
 
 class _StepInputs:
@@ -110,7 +116,11 @@ def _captured(one_step):
     try:
         with torch.cuda.graph(graph):
             one_step(True)
-    except RuntimeError:
+    except RuntimeError as exc:
         torch.cuda.synchronize()
+        if not GRAPH_COUNTS["failed"]:
+            _log.warning("lm: CUDA graph capture failed, the steps run eagerly (same numbers, slower): %s", exc)
+        GRAPH_COUNTS["failed"] += 1
         return None
+    GRAPH_COUNTS["captured"] += 1
     return graph
