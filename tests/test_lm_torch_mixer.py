@@ -157,10 +157,14 @@ def test_cuda_streams_may_hold_larger_groups_but_not_cpu_streams(prose):
 def test_cuda_defaults_to_the_torch_mixer_and_large_groups(prose):
     if not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
+    from kcomp.lm_coder.tensor_step import GRAPH_COUNTS
+
     c = LMCompressor(model=tiny_model(), device="cuda")
     assert (c.coder.mix.engine, c.coder.threads) == ("torch", 1)
     data = prose * 40
+    captured = GRAPH_COUNTS["captured"]
     stream = c.compress(data)
+    assert GRAPH_COUNTS["captured"] > captured, "the steps ran eagerly: CUDA graph capture failed (see the log)"
     assert c.decompress(stream) == data
     assert c.compress(data) == stream
     assert abs(c.size_bits(data) - 8 * len(stream)) <= 0.01 * len(data) + 64 * read_header(stream, len(stream)).n_groups
