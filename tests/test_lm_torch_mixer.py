@@ -123,6 +123,21 @@ def test_torch_engine_round_trips_and_prices_its_stream(prose, real_files):
     assert small_groups.decompress(stream) == prose
 
 
+def test_streaming_with_the_torch_mixer(prose):
+    import io
+
+    c = LMCompressor(model=tiny_model(), device="cpu", mix=TORCH_MIX)
+    c.coder.group = 7
+    stream, sink, out = c.compress(prose), io.BytesIO(), io.BytesIO()
+    assert c.compress_stream(io.BytesIO(prose), sink) == (len(prose), len(stream))
+    assert sink.getvalue() == stream
+    assert c.decompress_stream(io.BytesIO(stream), out) == len(prose) and out.getvalue() == prose
+    damaged = bytearray(stream)
+    damaged[len(stream) // 2] ^= 0x10
+    with pytest.raises(CorruptStreamError):
+        c.decompress(bytes(damaged))
+
+
 def test_joint_pricing_forks_the_torch_mixer(prose):
     c = LMCompressor(model=tiny_model(), device="cpu", mix=TORCH_MIX)
     c.coder.group = 10
