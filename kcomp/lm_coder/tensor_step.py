@@ -8,7 +8,7 @@ whole group; what changes from step to step lives in device tensors set before t
 previous bytes, the position, which chunks are still coding (the short last chunk of a group
 ends early: its later outputs are unused and its bytes are not learnt) and the mixer's step size.
 So the launches of one step can be captured once per group and replayed (CUDA graphs: one
-launch instead of ~200, the GPU's bottleneck at these sizes); elsewhere, or if capture fails,
+launch instead of ~220, the GPU's bottleneck at these sizes); elsewhere, or if capture fails,
 the same operations run eagerly. A replay runs the kernels the eager step runs, and encoder and
 decoder take the same path, so both see the same numbers; the stream's CRC checks it.
 """
