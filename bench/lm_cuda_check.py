@@ -9,6 +9,9 @@ the device run carries:
     python bench/lm_cuda_check.py --write-input bench/.device/held_out.txt
     python bench/lm_cuda_check.py --input bench/.device/held_out.txt          # on the GPU machine
 
+``scripts/device_prep.sh`` does the first, and also fetches the wheels the GPU machine lacks
+(constriction, pyppmd, zstandard, brotli, lz4, ...); its header has the device command.
+
 Rows: the default ``lm`` on CUDA (the torch mixer, 512 KiB groups) at the full size; the
 compiled mixer on CUDA (``MixConfig(engine="numba")``, CPU-side mixing: the previous CUDA path)
 and the default on the CPU at 512 KiB, for its bits; gzip, brotli, xz and ppmd on the full size
