@@ -80,6 +80,32 @@ def timed(store: dict, key: str):
     store[key] = time.perf_counter() - t
 
 
+def timed_call(fn, *args, repeat: int = 1):
+    """(value, wall seconds, CPU seconds of this process): the fastest of ``repeat`` calls."""
+    best = None
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        value = fn(*args)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best = (wall, cpu) if best is None or wall < best[0] else best
+    return value, *best
+
+
+def held_out_english(size: int) -> bytes:
+    """``size`` bytes of English that no shipped weights were trained on: *Persuasion*, the GPL-3,
+    then held-out fortunes, Revelation, Debian descriptions and dictionary entries as needed."""
+    from kcomp.lm_coder.data import load_austen, load_bible, load_descriptions, load_dictionaries, load_fortunes
+
+    text = load_austen().held_out + Path("/usr/share/common-licenses/GPL-3").read_bytes()
+    for loader in (load_fortunes, load_bible, load_descriptions, load_dictionaries):
+        if len(text) >= size:
+            break
+        text += loader().held_out
+    if len(text) < size:
+        raise SystemExit(f"only {len(text):,} held-out bytes, fewer than {size:,}")
+    return text[:size]
+
+
 def machine_info() -> dict:
     import platform
 

@@ -26,12 +26,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import save_results  # noqa: E402
+from _util import save_results, timed_call  # noqa: E402
 
 from kcomp.compressors import get_compressor  # noqa: E402
 
@@ -75,23 +74,16 @@ def inputs(size: int) -> dict[str, tuple[str, bytes]]:
     return {name: (kind, blob[:size]) for name, (kind, blob) in out.items() if blob}
 
 
-def _timed(fn, *args):
-    """(value, wall seconds, CPU seconds of this process)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    value = fn(*args)
-    return value, time.perf_counter() - t0, time.process_time() - c0
-
-
 def measure(spec, data: bytes) -> dict:
     c = get_compressor(spec) if isinstance(spec, str) else spec
     c.compress(data[:64])  # warm up (loads weights)
-    stream, *t_enc = _timed(c.compress, data)
-    back, *t_dec = _timed(c.decompress, stream)
+    stream, *t_enc = timed_call(c.compress, data)
+    back, *t_dec = timed_call(c.decompress, stream)
     if back != data:
         raise SystemExit(f"{c.spec}: round trip FAILED")
     row = {"compressor": c.spec, "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data)}
     if c.family == "lm":
-        bits, *t_fast = _timed(c.size_bits, data)
+        bits, *t_fast = timed_call(c.size_bits, data)
         row["size_bits_per_byte"] = bits / len(data)
         for what, (wall, cpu) in (("encode", t_enc), ("decode", t_dec), ("size_bits", t_fast)):
             row[f"{what}_kB_per_wall_s"] = len(data) / wall / 1e3

@@ -23,47 +23,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import save_results  # noqa: E402
+from _util import held_out_english, save_results, timed_call  # noqa: E402
 
 SIZE = 4 << 20
 
 
-def held_out_english(size: int) -> bytes:
-    """``size`` bytes of English that no shipped weights were trained on."""
-    from kcomp.lm_coder.data import load_austen, load_bible, load_descriptions, load_dictionaries, load_fortunes
-
-    text = load_austen().held_out + Path("/usr/share/common-licenses/GPL-3").read_bytes()
-    for loader in (load_fortunes, load_bible, load_descriptions, load_dictionaries):
-        if len(text) >= size:
-            break
-        text += loader().held_out
-    if len(text) < size:
-        raise SystemExit(f"only {len(text):,} held-out bytes, fewer than {size:,}")
-    return text[:size]
-
-
-def _timed(fn, *args):
-    t0 = time.perf_counter()
-    value = fn(*args)
-    return value, time.perf_counter() - t0
-
-
 def measure(name: str, lm, data: bytes, *, decode: bool = True) -> dict:
     """Encode (twice: determinism), decode and size_bits of ``data``: kB/s and bits/byte."""
-    stream, encode_s = _timed(lm.compress, data)
+    stream, encode_s, _ = timed_call(lm.compress, data)
     row = {"row": name, "device": lm.coder.device, "engine": lm.coder.mix.engine, "group": lm.coder.group,
            "threads": lm.coder.threads, "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data),
            "encode_kBps": len(data) / encode_s / 1e3}
     if decode:
-        out, decode_s = _timed(lm.decompress, stream)
+        out, decode_s, _ = timed_call(lm.decompress, stream)
         row.update(round_trip=out == data, decode_kBps=len(data) / decode_s / 1e3,
                    deterministic=lm.compress(data) == stream)
-    bits, price_s = _timed(lm.size_bits, data)
+    bits, price_s, _ = timed_call(lm.size_bits, data)
     row.update(size_bits_kBps=len(data) / price_s / 1e3, size_bits_minus_stream=(bits - 8 * len(stream)) / len(data))
     print(row, flush=True)
     return row
@@ -75,7 +54,7 @@ def classical(data: bytes) -> list[dict]:
 
     rows = []
     for spec in ("gzip:9", "brotli:11", "xz:9", "ppmd"):
-        stream, seconds = _timed(get_compressor(spec).compress, data)
+        stream, seconds, _ = timed_call(get_compressor(spec).compress, data)
         rows.append({"row": spec, "device": "cpu", "bytes": len(data), "bits_per_byte": 8 * len(stream) / len(data),
                      "encode_kBps": len(data) / seconds / 1e3})
         print(rows[-1], flush=True)

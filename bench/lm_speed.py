@@ -15,30 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import save_results  # noqa: E402
-
-
-def held_out_english() -> bytes:
-    from kcomp.lm_coder.data import load_austen, load_fortunes
-
-    return (load_austen().held_out + Path("/usr/share/common-licenses/GPL-3").read_bytes()
-            + load_fortunes().held_out)
-
-
-def _timed(fn, *args, repeat: int = 1):
-    """(value, wall seconds, CPU seconds of this process): the fastest of ``repeat`` calls."""
-    best = None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        value = fn(*args)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        best = (wall, cpu) if best is None or wall < best[0] else best
-    return value, *best
+from _util import held_out_english, save_results, timed_call  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -54,7 +35,7 @@ def main(argv=None) -> int:
 
     from kcomp.lm_coder import LMCompressor
 
-    text = held_out_english()
+    text = held_out_english(max(args.sizes))
     lm = LMCompressor(device="cpu", threads=args.threads, weights=args.weights)
     lm.coder.chunk = args.chunk or lm.coder.chunk
     lm.coder.group = args.group or lm.coder.group
@@ -63,11 +44,11 @@ def main(argv=None) -> int:
     rows = []
     for size in args.sizes:
         data = text[:size]
-        stream, *t_enc = _timed(lm.compress, data, repeat=args.repeat)
-        back, *t_dec = _timed(lm.decompress, stream, repeat=args.repeat)
+        stream, *t_enc = timed_call(lm.compress, data, repeat=args.repeat)
+        back, *t_dec = timed_call(lm.decompress, stream, repeat=args.repeat)
         if back != data:
             raise SystemExit("lm: round trip FAILED")
-        bits, *t_size = _timed(lm.size_bits, data, repeat=args.repeat)
+        bits, *t_size = timed_call(lm.size_bits, data, repeat=args.repeat)
         row = [len(data), round(8 * len(stream) / len(data), 4), round((bits - 8 * len(stream)) / len(data), 5)]
         for wall, cpu in (t_enc, t_dec, t_size):
             row += [round(len(data) / wall / 1e3, 1), round(len(data) / cpu / 1e3, 1)]

@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _util import save_results  # noqa: E402
-from lm_cuda_check import held_out_english  # noqa: E402
+from _util import held_out_english, save_results  # noqa: E402
 
 ROWS = [("numba", 342), ("torch", 342), ("torch", 1024), ("torch", 2731)]  #: (engine, chunks a group)
 
