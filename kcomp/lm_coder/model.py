@@ -129,12 +129,11 @@ class StaticKVCache(KVCache):
     def __init__(self, config: ModelConfig, batch: int, device, dtype=torch.float32) -> None:
         super().__init__(config, batch, device, dtype)
         self.position = torch.zeros(1, dtype=torch.int64, device=device)
-        span = torch.arange(config.block_size, dtype=torch.float32)
-        dist = (span.view(-1, 1) - span.view(1, -1)).unsqueeze(1)  # [p, 1, j] = p - j
-        slopes = alibi_slopes(config.n_head) if config.alibi else torch.zeros(config.n_head)
-        masks = (-slopes.view(1, -1, 1) * dist.clamp(min=0)).masked_fill(dist < 0, float("-inf"))
+        bias = alibi_causal_bias(config.n_head, config.block_size)[0]  # (n_head, p, j)
+        if not config.alibi:  # the causal mask alone
+            bias = bias.masked_fill(torch.isfinite(bias), 0.0)
         #: (block_size, n_head, block_size): row p is position p's bias over every cached position
-        self.masks = masks.to(device=device, dtype=dtype)
+        self.masks = bias.transpose(0, 1).contiguous().to(device=device, dtype=dtype)
 
     def shrink(self, batch: int) -> None:
         raise ValueError("a StaticKVCache keeps its shapes: mask finished sequences instead")
