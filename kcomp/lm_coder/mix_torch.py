@@ -3,9 +3,9 @@ model as a fixed sequence of tensor operations over a whole step, for a GPU.
 
 On the CPU the compiled kernels (:mod:`kcomp.lm_coder.mix_kernels`) walk the chunks of a step
 one by one. On a GPU that loop would cost a transfer of the transformer's log-probabilities at
-every step and a CPU core per ~250 kB/s; here the whole step is ~40 tensor operations on the
+every step and a CPU core per ~250 kB/s; here the whole step is ~70 tensor operations on the
 device, whatever the number of chunks, and one transfer leaves it (the mixed probabilities, for
-the range coder). Groups on CUDA are therefore large (see ``coder.CUDA_GROUP_BYTES``).
+the range coder). Groups on CUDA are therefore large (see ``coder.TENSOR_GROUP_BYTES``).
 
 The model is the same: the same hashed contexts (bit for bit), counts with the additive prior,
 confidence buckets, geometric mixing with weights learned by one averaged gradient step per
